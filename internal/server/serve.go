@@ -1,0 +1,72 @@
+package server
+
+import (
+	"errors"
+
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/swarmsched/swarm/transport"
+)
+
+// openHub prepares the worker hub, the live log store and the dispatcher
+// that fire loops use; it runs before the shards open.
+func (s *Server) openHub() error {
+	var err error
+	s.logs, err = newLogStore(filepath.Join(s.cfg.DataDir, "logs"), s.log)
+	if err != nil {
+		return err
+	}
+	s.hub, err = transport.NewHub(transport.HubConfig{
+		ServerID:  s.id.NodeID,
+		Heartbeat: s.cfg.Heartbeat,
+		Events:    hubEvents{s},
+		Logger:    s.log.With("component", "hub"),
+	})
+	if err != nil {
+		return err
+	}
+	s.dispatch = newDispatcher(s)
+	return nil
+}
+
+// serve starts the HTTP API and the housekeeping loop.
+func (s *Server) serve() error {
+	s.api = transport.NewAPI(&backend{s: s}, s.cfg.Version, s.log.With("component", "api"))
+	s.api.Handle("GET /v1/connect", s.hub)
+	s.httpSrv = &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.housekeeping()
+	}()
+	return nil
+}
+
+// housekeeping runs periodic local chores until Stop.
+func (s *Server) housekeeping() {
+	t := time.NewTicker(logSweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			s.logs.sweep(now)
+		}
+	}
+}
+
+// Handler exposes the HTTP handler (tests mount it on their own server).
+func (s *Server) Handler() http.Handler { return s.api }

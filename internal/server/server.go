@@ -1,0 +1,374 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/swarmsched/swarm/fsm"
+	"github.com/swarmsched/swarm/internal/clock"
+	"github.com/swarmsched/swarm/scheduler"
+	"github.com/swarmsched/swarm/shard"
+	"github.com/swarmsched/swarm/transport"
+)
+
+// startTimeout bounds how long Start waits for the meta group to have the
+// cluster's state.
+const startTimeout = 60 * time.Second
+
+// Server is one swarm server. New builds it, Start runs it, Stop ends it.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+	id    identity
+
+	raftLn net.Listener
+	httpLn net.Listener
+	mux    *transport.Mux
+	host   *shard.Host
+
+	meta      *fsm.Meta
+	metaGroup *shard.Group
+
+	mu      sync.RWMutex
+	runners map[int]*shard.Runner
+
+	hub      *transport.Hub
+	dispatch *dispatcher
+	logs     *logStore
+	httpSrv  *http.Server
+	api      *transport.API
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// OnFirer, if set before Start, sees every Firer before it starts.
+	OnFirer func(*shard.Firer)
+}
+
+// New validates cfg and prepares a server; it opens nothing.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Server{cfg: cfg, log: cfg.Logger, clock: clock.Real{}, runners: map[int]*shard.Runner{}}, nil
+}
+
+// HTTPAddr is the address the API listens on (after Start).
+func (s *Server) HTTPAddr() string { return s.id.HTTP }
+
+// NodeID is this server's id (after Start).
+func (s *Server) NodeID() string { return s.id.NodeID }
+
+// Start opens the stores and groups, bootstraps a new cluster when the data
+// dir is new and nothing is to be joined, and serves.
+func (s *Server) Start(ctx context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.start(ctx); err != nil {
+		s.Stop()
+		return err
+	}
+	return nil
+}
+
+func (s *Server) start(ctx context.Context) error {
+	fresh, err := s.loadIdentity()
+	if err != nil {
+		return err
+	}
+	if err := s.listen(); err != nil {
+		return err
+	}
+	if err := s.openMeta(fresh); err != nil {
+		return err
+	}
+	if err := s.waitForCluster(ctx, fresh); err != nil {
+		return err
+	}
+	if err := s.openHub(); err != nil {
+		return err
+	}
+	if err := s.openShards(); err != nil {
+		return err
+	}
+	if err := s.serve(); err != nil {
+		return err
+	}
+	s.warnIfExposed()
+	s.log.Info("server started", "node_id", s.id.NodeID, "http", s.id.HTTP, "raft", s.id.Raft, "shards", len(s.meta.State().Shards))
+	return nil
+}
+
+// loadIdentity reads or creates node.json; fresh means a new data dir.
+func (s *Server) loadIdentity() (bool, error) {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+		return false, fmt.Errorf("create data dir: %w", err)
+	}
+	id, ok, err := loadIdentity(s.cfg.DataDir)
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		if s.cfg.NodeID != "" && s.cfg.NodeID != id.NodeID {
+			return false, fmt.Errorf("node-id: %q differs from %q recorded in %s", s.cfg.NodeID, id.NodeID, s.cfg.DataDir)
+		}
+		s.id = id
+		return false, nil
+	}
+	s.id = identity{NodeID: s.cfg.NodeID, Shards: s.cfg.Shards, Replicas: s.cfg.Replicas}
+	if s.id.NodeID == "" {
+		s.id.NodeID = newNodeID()
+	}
+	return true, nil
+}
+
+// listen binds the Raft and HTTP listeners. A restart binds the addresses
+// recorded at the first start unless flags say otherwise.
+func (s *Server) listen() error {
+	raftAddr := firstOf(s.cfg.RaftAddr, s.id.Raft, DefaultRaftAddr)
+	httpAddr := firstOf(s.cfg.HTTPAddr, s.id.HTTP, DefaultHTTPAddr)
+	var err error
+	if s.raftLn, err = net.Listen("tcp", raftAddr); err != nil {
+		return fmt.Errorf("raft: listen %s: %w", raftAddr, err)
+	}
+	if s.httpLn, err = net.Listen("tcp", httpAddr); err != nil {
+		return fmt.Errorf("http: listen %s: %w", httpAddr, err)
+	}
+	s.id.Raft = advertise(s.cfg.RaftAdvertise, s.raftLn.Addr())
+	s.id.HTTP = advertise(s.cfg.HTTPAdvertise, s.httpLn.Addr())
+	if err := saveIdentity(s.cfg.DataDir, s.id); err != nil {
+		return err
+	}
+
+	s.mux = transport.NewMux(s.raftLn, s.log.With("component", "raft_mux"))
+	s.host, err = shard.NewHost(shard.HostConfig{
+		NodeID:      s.id.NodeID,
+		DataDir:     s.cfg.DataDir,
+		Advertise:   s.id.Raft,
+		Mux:         s.mux,
+		ShardTimers: s.cfg.ShardTimers,
+		MetaTimers:  s.cfg.MetaTimers,
+		Logger:      s.log,
+	})
+	return err
+}
+
+func (s *Server) self() raft.Server {
+	return raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(s.id.NodeID), Address: raft.ServerAddress(s.id.Raft)}
+}
+
+func (s *Server) openMeta(fresh bool) error {
+	s.meta = fsm.NewMeta()
+	var boot []raft.Server
+	if fresh && len(s.cfg.Join) == 0 {
+		boot = []raft.Server{s.self()}
+	}
+	g, err := s.host.OpenMeta(s.meta, boot)
+	if err != nil {
+		return err
+	}
+	s.metaGroup = g
+	return nil
+}
+
+// waitForCluster waits until the meta state holds the cluster. The server
+// that bootstraps a new cluster proposes its first state once it leads.
+func (s *Server) waitForCluster(ctx context.Context, fresh bool) error {
+	deadline := time.Now().Add(startTimeout)
+	changed := s.meta.Watch()
+	for s.meta.State().ClusterID == "" {
+		if time.Now().After(deadline) {
+			return errors.New("start: the meta group did not come up; is a quorum of its voters running?")
+		}
+		if fresh && len(s.cfg.Join) == 0 && s.metaGroup.IsLeader() {
+			if err := s.bootstrapCluster(); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// bootstrapCluster writes the first meta state: this server, and every
+// shard with this server as its only replica, owning an even share of the
+// slots.
+func (s *Server) bootstrapCluster() error {
+	shards := make([]fsm.ShardInfo, s.id.Shards)
+	for i := range shards {
+		shards[i] = fsm.ShardInfo{ID: i, Replicas: []string{s.id.NodeID}}
+	}
+	state := &fsm.MetaState{
+		ClusterID: fmt.Sprintf("%016x", randUint64()),
+		Replicas:  s.id.Replicas,
+		Servers: map[string]*fsm.ServerInfo{s.id.NodeID: {
+			ID: s.id.NodeID, RaftAddr: s.id.Raft, HTTPAddr: s.id.HTTP, State: fsm.ServerAlive,
+		}},
+		Shards: shards,
+		Slots:  fsm.EvenSlots(s.id.Shards),
+	}
+	err := s.metaGroup.ProposeMeta(&fsm.MetaCommand{Type: fsm.MetaBootstrap, NowMS: s.clock.Now().UnixMilli(), Bootstrap: state})
+	if err != nil {
+		return fmt.Errorf("bootstrap cluster: %w", err)
+	}
+	s.log.Info("cluster bootstrapped", "cluster_id", state.ClusterID, "shards", s.id.Shards)
+	return nil
+}
+
+// openShards opens every shard this server holds a replica of and starts
+// its runner.
+func (s *Server) openShards() error {
+	st := s.meta.State()
+	for _, info := range st.Shards {
+		if !contains(info.Replicas, s.id.NodeID) {
+			continue
+		}
+		if err := s.openShard(info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) openShard(info fsm.ShardInfo) error {
+	store, err := fsm.OpenShard(info.ID, s.host.ShardStorePath(info.ID))
+	if err != nil {
+		return fmt.Errorf("open shard %d: %w", info.ID, err)
+	}
+	// A shard whose only replica is this server is bootstrapped here; a
+	// replica joining a group with others waits to be added by its leader.
+	var boot []raft.Server
+	if len(info.Replicas) == 1 && info.Replicas[0] == s.id.NodeID {
+		boot = []raft.Server{s.self()}
+	}
+	g, err := s.host.OpenShard(store, boot)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	r := shard.NewRunner(store, g, s.firerConfig())
+	r.OnFirer = s.OnFirer
+	s.mu.Lock()
+	s.runners[info.ID] = r
+	s.mu.Unlock()
+	r.Start(s.ctx)
+	return nil
+}
+
+func (s *Server) firerConfig() shard.FirerConfig {
+	return shard.FirerConfig{
+		NodeID:           s.id.NodeID,
+		MisfireThreshold: s.cfg.MisfireThreshold,
+		ClientGrace:      s.cfg.ClientGrace,
+		Calendars:        s.calendar,
+		Dispatcher:       s.dispatch,
+		Logger:           s.log,
+	}
+}
+
+// calendar compiles a stored calendar (with its base chain).
+func (s *Server) calendar(name string) (scheduler.Calendar, error) {
+	return compileCalendar(s.meta.State(), name, 0)
+}
+
+func compileCalendar(st *fsm.MetaState, name string, depth int) (scheduler.Calendar, error) {
+	spec, ok := st.Calendars[name]
+	if !ok {
+		return nil, fmt.Errorf("calendar %q not found", name)
+	}
+	if depth > 16 {
+		return nil, fmt.Errorf("calendar %q: base calendars nest too deep", name)
+	}
+	return scheduler.CompileCalendar(spec, func(base string) (scheduler.Calendar, error) {
+		return compileCalendar(st, base, depth+1)
+	})
+}
+
+func (s *Server) runner(n int) *shard.Runner {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.runners[n]
+}
+
+// Stop ends serving and closes everything, in the reverse order of Start.
+func (s *Server) Stop() {
+	if s.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.httpSrv.Shutdown(ctx)
+		cancel()
+	}
+	if s.hub != nil {
+		s.hub.Close()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+
+	s.mu.Lock()
+	runners := s.runners
+	s.runners = map[int]*shard.Runner{}
+	s.mu.Unlock()
+	for n, r := range runners {
+		if err := r.Close(); err != nil {
+			s.log.Warn("close shard", "shard", n, "error", err)
+		}
+	}
+	if s.metaGroup != nil {
+		if err := s.metaGroup.Close(); err != nil {
+			s.log.Warn("close meta group", "error", err)
+		}
+	}
+	if s.mux != nil {
+		s.mux.Close()
+	} else if s.raftLn != nil {
+		s.raftLn.Close()
+	}
+	if s.httpSrv == nil && s.httpLn != nil {
+		s.httpLn.Close()
+	}
+}
+
+func (s *Server) warnIfExposed() {
+	for _, a := range []string{s.httpLn.Addr().String(), s.raftLn.Addr().String()} {
+		host, _, _ := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			s.log.Warn("listening beyond loopback without authentication or TLS", "addr", a)
+			return
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/swarmsched/swarm/api"
+	"github.com/swarmsched/swarm/fsm"
+)
+
+// clusterStatus renders GET /v1/cluster from the meta state and what this
+// server knows of its replicas.
+func (s *Server) clusterStatus() api.Cluster {
+	st := s.meta.State()
+	out := api.Cluster{
+		MetaLeader: s.metaGroup.LeaderID(),
+		Epoch:      st.Epoch,
+		Replicas:   st.Replicas,
+		Servers:    []api.ClusterServer{},
+		Shards:     []api.ClusterShard{},
+	}
+	for _, id := range sortedNames(st.Servers) {
+		srv := st.Servers[id]
+		cs := api.ClusterServer{ID: srv.ID, HTTP: srv.HTTPAddr, Raft: srv.RaftAddr, State: srv.State}
+		if id == s.id.NodeID {
+			cs.Load = s.localLoad()
+		}
+		out.Servers = append(out.Servers, cs)
+	}
+	for _, info := range st.Shards {
+		out.Shards = append(out.Shards, s.shardStatus(st, info))
+		if len(info.Replicas) < st.Replicas {
+			out.UnderReplicated++
+		}
+	}
+	return out
+}
+
+func (s *Server) shardStatus(st *fsm.MetaState, info fsm.ShardInfo) api.ClusterShard {
+	cs := api.ClusterShard{ID: info.ID, Replicas: append([]string{}, info.Replicas...), Slots: []string{}}
+	sort.Strings(cs.Replicas)
+	for _, r := range st.SlotRangesOf(info.ID) {
+		cs.Slots = append(cs.Slots, fmt.Sprintf("%d-%d", r.From, r.To))
+	}
+	if r := s.runner(info.ID); r != nil {
+		cs.Leader = r.Group.LeaderID()
+		cs.Jobs = r.Shard.JobCount()
+	}
+	return cs
+}
+
+// localLoad measures this server's load figures.
+func (s *Server) localLoad() api.Load {
+	var l api.Load
+	s.mu.RLock()
+	for _, r := range s.runners {
+		l.Replicas++
+		l.StoreBytes += r.Shard.SizeBytes()
+		if r.Group.IsLeader() {
+			l.ShardLeaders++
+			l.Jobs += r.Shard.JobCount()
+		}
+	}
+	s.mu.RUnlock()
+	l.Clients = len(s.hub.Clients())
+	return l
+}

@@ -1,0 +1,4 @@
+package protocol
+
+// Error lets a fatal protocol error travel as a Go error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }

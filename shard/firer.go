@@ -1,0 +1,378 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/swarmsched/swarm/api"
+	"github.com/swarmsched/swarm/fsm"
+	"github.com/swarmsched/swarm/internal/clock"
+	"github.com/swarmsched/swarm/internal/logx"
+	"github.com/swarmsched/swarm/internal/testsignal"
+	"github.com/swarmsched/swarm/scheduler"
+)
+
+// Firer defaults.
+const (
+	DefaultLookahead        = time.Second
+	DefaultTick             = 100 * time.Millisecond
+	DefaultMisfireThreshold = 60 * time.Second
+	DefaultBatchMax         = 2000
+	DefaultAckTimeout       = 10 * time.Second
+	DefaultClientGrace      = 30 * time.Second
+	DefaultRetention        = 7 * 24 * time.Hour
+	DefaultRetainEvery      = 10 * time.Minute
+	DefaultUpdateFlush      = 20 * time.Millisecond
+	DefaultUpdateBatch      = 512
+
+	// maxFiresPerItem bounds the fires one job adds to one batch (a short
+	// interval or replayed misfires); the rest go in the next batch.
+	maxFiresPerItem = 100
+
+	// noClientRetry is how often a fire waiting for a client looks again.
+	noClientRetry = 250 * time.Millisecond
+)
+
+// FirerConfig configures a Firer.
+type FirerConfig struct {
+	// Shard is the shard number. NodeID is this server's id.
+	Shard  int
+	NodeID string
+
+	// Lookahead is how far ahead fires are committed. Defaults to
+	// DefaultLookahead.
+	Lookahead time.Duration
+
+	// Tick is how often the due index is scanned. Defaults to DefaultTick.
+	Tick time.Duration
+
+	// MisfireThreshold: a fire later than this is a misfire. Defaults to
+	// DefaultMisfireThreshold.
+	MisfireThreshold time.Duration
+
+	// BatchMax bounds the jobs in one FireBatch. Defaults to
+	// DefaultBatchMax.
+	BatchMax int
+
+	// AckTimeout: a dispatched fire not acknowledged in this time is sent
+	// again (same execution id and attempt). Defaults to DefaultAckTimeout.
+	AckTimeout time.Duration
+
+	// ClientGrace: a client gone longer than this loses its runs (state
+	// lost). Defaults to DefaultClientGrace.
+	ClientGrace time.Duration
+
+	// Keep bounds the execution history per job (fsm.DefaultKeep) and
+	// Retention its age (DefaultRetention).
+	Keep      int
+	Retention time.Duration
+
+	// Calendars resolves a calendar by name. Nil means no calendars.
+	Calendars func(name string) (scheduler.Calendar, error)
+
+	// Dispatcher picks targets and delivers fires. Required.
+	Dispatcher Dispatcher
+
+	// Clock defaults to the wall clock.
+	Clock clock.Clock
+
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+}
+
+func (c FirerConfig) withDefaults() FirerConfig {
+	if c.Lookahead <= 0 {
+		c.Lookahead = DefaultLookahead
+	}
+	if c.Tick <= 0 {
+		c.Tick = DefaultTick
+	}
+	if c.MisfireThreshold <= 0 {
+		c.MisfireThreshold = DefaultMisfireThreshold
+	}
+	if c.BatchMax <= 0 {
+		c.BatchMax = DefaultBatchMax
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.ClientGrace <= 0 {
+		c.ClientGrace = DefaultClientGrace
+	}
+	if c.Keep <= 0 {
+		c.Keep = fsm.DefaultKeep
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate names the first invalid field.
+func (c FirerConfig) Validate() error {
+	if c.Dispatcher == nil {
+		return errors.New("firer config: Dispatcher is required")
+	}
+	if c.NodeID == "" {
+		return errors.New("firer config: NodeID is required")
+	}
+	return nil
+}
+
+// proposer commits shard commands (a *Group; tests may fake it).
+type proposer interface {
+	Propose(c *fsm.Command) (*fsm.Result, error)
+}
+
+// barrier waits until every committed entry is applied.
+type barrier interface {
+	Barrier(timeout time.Duration) error
+}
+
+// Firer runs a shard leader's fire loop for one term. Start it when the
+// member becomes leader and Stop it when it is not: Stop waits for its
+// goroutines (scan, release, updates) to exit.
+type Firer struct {
+	cfg   FirerConfig
+	store *fsm.Shard
+	group proposer
+	bar   barrier
+	term  uint64
+	log   *slog.Logger
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	rel *releaseQueue
+	upd *updater
+
+	scanFail logx.Limiter
+
+	// TestSignals are no-ops unless a test arms them.
+	TestSignals FirerSignals
+}
+
+// FirerSignals let tests wait for the loop's steps.
+type FirerSignals struct {
+	Ready     testsignal.Signal[struct{}] // barrier passed, inflight loaded
+	Committed testsignal.Signal[int]      // a FireBatch committed; items applied
+	Released  testsignal.Signal[string]   // an execution was handed to its target
+}
+
+// NewFirer returns a Firer for term. It starts nothing.
+func NewFirer(cfg FirerConfig, store *fsm.Shard, group proposer, bar barrier, term uint64) (*Firer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	f := &Firer{
+		cfg:   cfg,
+		store: store,
+		group: group,
+		bar:   bar,
+		term:  term,
+		log:   cfg.Logger.With("shard", cfg.Shard, "term", term),
+	}
+	f.scanFail.Interval = 30 * time.Second
+	f.upd = newUpdater(f)
+	f.rel = newReleaseQueue()
+	return f, nil
+}
+
+// Term is the leader term the Firer fires in.
+func (f *Firer) Term() uint64 { return f.term }
+
+// Start launches the loop. It returns at once; the loop first waits for
+// every committed entry to be applied (Barrier), then re-releases the
+// fires committed but not acknowledged, then scans.
+func (f *Firer) Start(ctx context.Context) {
+	ctx, f.cancel = context.WithCancel(ctx)
+	f.wg.Add(3)
+	go func() {
+		defer f.wg.Done()
+		f.upd.run(ctx)
+	}()
+	go func() {
+		defer f.wg.Done()
+		f.releaseLoop(ctx)
+	}()
+	go func() {
+		defer f.wg.Done()
+		f.scanLoop(ctx)
+	}()
+}
+
+// Stop ends the loop and waits for its goroutines. Safe to call twice and
+// before Start.
+func (f *Firer) Stop() {
+	if f.cancel != nil {
+		f.cancel()
+	}
+	f.wg.Wait()
+}
+
+func (f *Firer) scanLoop(ctx context.Context) {
+	if !f.recover(ctx) {
+		return
+	}
+	f.TestSignals.Ready.Signal(struct{}{})
+
+	lastRetain := time.Time{}
+	timer := f.cfg.Clock.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C():
+		}
+
+		if err := f.scanOnce(ctx); err != nil {
+			f.logScanError(err)
+		} else if f.scanFail.Recovered() {
+			f.log.Info("fire loop recovered")
+		}
+		if now := f.cfg.Clock.Now(); now.Sub(lastRetain) >= DefaultRetainEvery {
+			f.retain(now)
+			lastRetain = now
+		}
+		timer.Reset(f.cfg.Tick)
+	}
+}
+
+func (f *Firer) logScanError(err error) {
+	if ok, n := f.scanFail.Allow(f.cfg.Clock.Now()); ok {
+		f.log.Warn("fire loop step failed", "error", err, "suppressed", n)
+	}
+}
+
+// recover runs once per term: wait until all committed entries are
+// applied, then queue every execution that is committed but not done.
+func (f *Firer) recover(ctx context.Context) bool {
+	for {
+		err := f.bar.Barrier(ProposeTimeout)
+		if err == nil {
+			break
+		}
+		f.logScanError(fmt.Errorf("barrier: %w", err))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(f.cfg.Tick):
+		}
+	}
+	if err := f.reload(); err != nil {
+		f.logScanError(err)
+	}
+	return ctx.Err() == nil
+}
+
+// reload queues every pending execution of the store that the release
+// queue does not hold: after a failover, and after a proposal whose
+// outcome is unknown.
+func (f *Firer) reload() error {
+	execs, err := f.store.Inflight()
+	if err != nil {
+		return fmt.Errorf("load inflight: %w", err)
+	}
+	now := f.cfg.Clock.Now().UnixMilli()
+	for _, e := range execs {
+		switch e.State {
+		case api.ExecScheduled:
+			f.rel.push(e.ID, max(e.ScheduledAt.UnixMilli(), e.NotBeforeMS))
+		case api.ExecDispatched:
+			// Committed and sent, never acknowledged: send again to the
+			// same target with the same id; the client drops a duplicate.
+			f.rel.push(e.ID, now)
+		case api.ExecRunning:
+			f.rel.watch(e.ID, e.Target)
+		}
+	}
+	return nil
+}
+
+// scanOnce commits the fires due before now+lookahead, batch after batch.
+func (f *Firer) scanOnce(ctx context.Context) error {
+	for ctx.Err() == nil {
+		now := f.cfg.Clock.Now()
+		due, err := f.store.DueUntil(now.Add(f.cfg.Lookahead).UnixMilli(), f.cfg.BatchMax)
+		if err != nil {
+			return fmt.Errorf("scan due: %w", err)
+		}
+		if len(due) == 0 {
+			return nil
+		}
+		items := f.plan(now, due)
+		if len(items) == 0 {
+			return nil
+		}
+		if err := f.commit(items); err != nil {
+			return err
+		}
+		if len(due) < f.cfg.BatchMax {
+			return nil
+		}
+	}
+	return nil
+}
+
+// commit proposes one FireBatch and queues the executions that applied.
+func (f *Firer) commit(items []fsm.FireItem) error {
+	cmd := &fsm.Command{
+		Type:      fsm.CmdFireBatch,
+		NowMS:     f.cfg.Clock.Now().UnixMilli(),
+		Keep:      f.cfg.Keep,
+		FireBatch: &fsm.FireBatch{Term: f.term, Items: items},
+	}
+	res, err := f.group.Propose(cmd)
+	if err != nil {
+		// The batch may still commit; the next reload finds it.
+		f.rel.needReload()
+		return fmt.Errorf("commit fire batch: %w", err)
+	}
+	n := 0
+	for i, ok := range res.Applied {
+		if !ok {
+			continue
+		}
+		n++
+		for _, e := range items[i].Execs {
+			if !e.Skipped {
+				f.rel.push(e.ID, e.ScheduledMS)
+			}
+		}
+	}
+	f.TestSignals.Committed.Signal(n)
+	return nil
+}
+
+func (f *Firer) retain(now time.Time) {
+	cmd := &fsm.Command{
+		Type:   fsm.CmdRetain,
+		NowMS:  now.UnixMilli(),
+		Keep:   f.cfg.Keep,
+		Retain: &fsm.Retain{BeforeMS: now.Add(-f.cfg.Retention).UnixMilli()},
+	}
+	if _, err := f.group.Propose(cmd); err != nil {
+		f.logScanError(fmt.Errorf("retain: %w", err))
+	}
+}
+
+// Enqueue queues executions committed outside the scan (a manual fire)
+// for release now.
+func (f *Firer) Enqueue(ids ...string) {
+	now := f.cfg.Clock.Now().UnixMilli()
+	for _, id := range ids {
+		f.rel.push(id, now)
+	}
+}

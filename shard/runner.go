@@ -1,0 +1,132 @@
+package shard
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/swarmsched/swarm/fsm"
+)
+
+// Runner is one shard replica on this server: its Raft member, its store,
+// and, while the member leads, a Firer. It owns one goroutine that follows
+// leadership and starts and stops Firers.
+type Runner struct {
+	Shard *fsm.Shard
+	Group *Group
+
+	cfg FirerConfig
+	log *slog.Logger
+
+	mu    sync.Mutex
+	firer *Firer
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// OnFirer, if set, is called (on the runner's goroutine) with each new
+	// Firer before it starts, so tests can arm its signals.
+	OnFirer func(*Firer)
+}
+
+// NewRunner wraps an open store and group. cfg is the template of every
+// term's Firer.
+func NewRunner(store *fsm.Shard, g *Group, cfg FirerConfig) *Runner {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{Shard: store, Group: g, cfg: cfg, log: log.With("shard", store.ID())}
+}
+
+// Start follows leadership until Stop.
+func (r *Runner) Start(ctx context.Context) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.wg.Add(1)
+	go r.run(ctx)
+}
+
+// Stop stops the Firer and the leadership goroutine. It does not close
+// the group or the store (Close does).
+func (r *Runner) Stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+}
+
+// Close stops the runner, then shuts the Raft member down and closes the
+// store.
+func (r *Runner) Close() error {
+	r.Stop()
+	err := r.Group.Close()
+	if cerr := r.Shard.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Firer returns the Firer of the current term, or nil when this member
+// does not lead.
+func (r *Runner) Firer() *Firer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firer
+}
+
+func (r *Runner) run(ctx context.Context) {
+	defer r.wg.Done()
+	defer r.stopFirer()
+
+	leaderCh := r.Group.Raft.LeaderCh()
+	r.follow(ctx, r.Group.IsLeader())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leader := <-leaderCh:
+			r.follow(ctx, leader)
+		}
+	}
+}
+
+// follow starts a Firer when the member leads (a new one per term) and
+// stops it when it does not.
+func (r *Runner) follow(ctx context.Context, leader bool) {
+	term := r.Group.Raft.CurrentTerm()
+	cur := r.Firer()
+	if leader && cur != nil && cur.Term() == term {
+		return
+	}
+	r.stopFirer()
+	if !leader {
+		return
+	}
+
+	cfg := r.cfg
+	cfg.Shard = r.Shard.ID()
+	f, err := NewFirer(cfg, r.Shard, r.Group, r.Group, term)
+	if err != nil {
+		r.log.Error("start fire loop", "error", err)
+		return
+	}
+	if r.OnFirer != nil {
+		r.OnFirer(f)
+	}
+	r.log.Info("shard leadership gained", "term", term)
+	f.Start(ctx)
+	r.mu.Lock()
+	r.firer = f
+	r.mu.Unlock()
+}
+
+func (r *Runner) stopFirer() {
+	r.mu.Lock()
+	f := r.firer
+	r.firer = nil
+	r.mu.Unlock()
+	if f != nil {
+		f.Stop()
+		r.log.Info("shard leadership lost", "term", f.Term())
+	}
+}

@@ -1,0 +1,281 @@
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Every Raft connection starts with a fixed header naming the group it
+// belongs to, so all groups of a server share one TCP port:
+//
+//	magic "SWRF" | version uint8 | group uint64 (big-endian)
+const (
+	muxMagic      = "SWRF"
+	muxVersion    = 1
+	muxHeaderSize = 4 + 1 + 8
+
+	// muxHeaderTimeout bounds how long an accepted connection may take to
+	// send its header, so a silent peer cannot pin a goroutine.
+	muxHeaderTimeout = 5 * time.Second
+
+	// muxAcceptBacklog is how many accepted connections may wait for a
+	// group's transport to take them.
+	muxAcceptBacklog = 64
+)
+
+// ErrMuxClosed is returned by Accept and Dial after the mux or the group's
+// layer is closed.
+var ErrMuxClosed = errors.New("raft mux closed")
+
+// ErrUnknownGroup is the reason a connection for a group this server does
+// not host is refused.
+var ErrUnknownGroup = errors.New("unknown raft group")
+
+// Mux accepts Raft connections on one listener and hands each to the
+// StreamLayer of the group its header names. It owns one accept goroutine
+// and one short-lived goroutine per connection while it reads the header.
+type Mux struct {
+	ln     net.Listener
+	logger *slog.Logger
+
+	// DialFunc dials a peer; tests replace it to inject faults. Defaults to
+	// net.Dialer.
+	dial func(addr string, timeout time.Duration) (net.Conn, error)
+
+	mu     sync.Mutex
+	groups map[uint64]*StreamLayer
+	closed bool
+
+	wg sync.WaitGroup
+}
+
+// NewMux starts accepting on ln. Close stops it.
+func NewMux(ln net.Listener, logger *slog.Logger) *Mux {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Mux{
+		ln:     ln,
+		logger: logger,
+		groups: make(map[uint64]*StreamLayer),
+		dial: func(addr string, timeout time.Duration) (net.Conn, error) {
+			return net.DialTimeout("tcp", addr, timeout)
+		},
+	}
+	m.wg.Add(1)
+	go m.acceptLoop()
+	return m
+}
+
+// Addr is the listener's address.
+func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
+
+// SetDialer replaces how connections to peers are made (fault injection in
+// tests). Call it before any group dials.
+func (m *Mux) SetDialer(dial func(addr string, timeout time.Duration) (net.Conn, error)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dial = dial
+}
+
+// Layer returns the StreamLayer for group, creating it on first use. The
+// layer's Addr is advertise (the address peers dial).
+func (m *Mux) Layer(group uint64, advertise net.Addr) (*StreamLayer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrMuxClosed
+	}
+	if l, ok := m.groups[group]; ok {
+		return l, nil
+	}
+	l := &StreamLayer{
+		mux:       m,
+		group:     group,
+		advertise: advertise,
+		connCh:    make(chan net.Conn, muxAcceptBacklog),
+		closeCh:   make(chan struct{}),
+	}
+	m.groups[group] = l
+	return l, nil
+}
+
+// Close stops accepting, closes every layer and waits for the mux's
+// goroutines to exit.
+func (m *Mux) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	layers := make([]*StreamLayer, 0, len(m.groups))
+	for _, l := range m.groups {
+		layers = append(layers, l)
+	}
+	m.mu.Unlock()
+
+	err := m.ln.Close()
+	for _, l := range layers {
+		l.Close()
+	}
+	m.wg.Wait()
+	return err
+}
+
+func (m *Mux) acceptLoop() {
+	defer m.wg.Done()
+	for {
+		conn, err := m.ln.Accept()
+		if err != nil {
+			if m.isClosed() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			m.logger.Warn("raft mux accept failed", "error", err)
+			return
+		}
+		m.wg.Add(1)
+		go m.route(conn)
+	}
+}
+
+func (m *Mux) isClosed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closed
+}
+
+// route reads the header of conn and hands conn to its group's layer.
+func (m *Mux) route(conn net.Conn) {
+	defer m.wg.Done()
+
+	group, err := readMuxHeader(conn)
+	if err != nil {
+		m.logger.Warn("raft mux refused connection", "remote", conn.RemoteAddr().String(), "error", err)
+		conn.Close()
+		return
+	}
+
+	m.mu.Lock()
+	l, ok := m.groups[group]
+	m.mu.Unlock()
+	if !ok {
+		m.logger.Debug("raft mux refused connection", "remote", conn.RemoteAddr().String(), "group", group, "error", ErrUnknownGroup)
+		conn.Close()
+		return
+	}
+	l.deliver(conn)
+}
+
+func readMuxHeader(conn net.Conn) (uint64, error) {
+	if err := conn.SetReadDeadline(time.Now().Add(muxHeaderTimeout)); err != nil {
+		return 0, fmt.Errorf("set header deadline: %w", err)
+	}
+	var hdr [muxHeaderSize]byte
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		return 0, fmt.Errorf("read header: %w", err)
+	}
+	if string(hdr[:4]) != muxMagic {
+		return 0, errors.New("read header: bad magic")
+	}
+	if v := hdr[4]; v != muxVersion {
+		return 0, fmt.Errorf("read header: unsupported version %d (this server speaks %d)", v, muxVersion)
+	}
+	if err := conn.SetReadDeadline(time.Time{}); err != nil {
+		return 0, fmt.Errorf("clear header deadline: %w", err)
+	}
+	return binary.BigEndian.Uint64(hdr[5:]), nil
+}
+
+func writeMuxHeader(w io.Writer, group uint64) error {
+	var hdr [muxHeaderSize]byte
+	copy(hdr[:4], muxMagic)
+	hdr[4] = muxVersion
+	binary.BigEndian.PutUint64(hdr[5:], group)
+	_, err := w.Write(hdr[:])
+	return err
+}
+
+// StreamLayer is one Raft group's view of the mux: a raft.StreamLayer whose
+// Accept yields the connections whose header named the group, and whose
+// Dial writes that header.
+type StreamLayer struct {
+	mux       *Mux
+	group     uint64
+	advertise net.Addr
+
+	connCh    chan net.Conn
+	closeCh   chan struct{}
+	closeOnce sync.Once
+}
+
+var _ raft.StreamLayer = (*StreamLayer)(nil)
+
+func (l *StreamLayer) deliver(conn net.Conn) {
+	select {
+	case l.connCh <- conn:
+	case <-l.closeCh:
+		conn.Close()
+	}
+}
+
+// Accept waits for the next connection of this group.
+func (l *StreamLayer) Accept() (net.Conn, error) {
+	select {
+	case conn := <-l.connCh:
+		return conn, nil
+	case <-l.closeCh:
+		return nil, ErrMuxClosed
+	}
+}
+
+// Close stops this layer; the mux refuses further connections for it.
+func (l *StreamLayer) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.closeCh)
+		l.mux.mu.Lock()
+		if l.mux.groups[l.group] == l {
+			delete(l.mux.groups, l.group)
+		}
+		l.mux.mu.Unlock()
+	})
+	return nil
+}
+
+// Addr is the address peers dial to reach this server.
+func (l *StreamLayer) Addr() net.Addr { return l.advertise }
+
+// Dial connects to a peer's mux and names this group.
+func (l *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	select {
+	case <-l.closeCh:
+		return nil, ErrMuxClosed
+	default:
+	}
+
+	l.mux.mu.Lock()
+	dial := l.mux.dial
+	l.mux.mu.Unlock()
+
+	conn, err := dial(string(address), timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeMuxHeader(conn, l.group); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("write raft mux header: %w", err)
+	}
+	return conn, nil
+}
