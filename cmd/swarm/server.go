@@ -1,7 +1,133 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/swarmsched/swarm/internal/server"
+)
+
+type serverFlags struct {
+	nodeID        string
+	dataDir       string
+	http          string
+	raft          string
+	httpAdvertise string
+	raftAdvertise string
+	join          string
+	shards        int
+	replicas      int
+	misfire       time.Duration
+	localClient   bool
+	localCapacity int
+	logLevel      string
+	logFormat     string
+}
 
 func newServerCmd(g *globals) *cobra.Command {
-	return &cobra.Command{Use: "server", Short: "run a server"}
+	f := &serverFlags{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a swarm server",
+		Long: `Run a swarm server. With an empty data dir and no --join, it bootstraps a
+new single-server cluster; with a data dir it restarts from it, with the
+addresses and identity recorded at its first start.`,
+		Example: `  # a single-node server with a worker in the same process
+  swarm server --data-dir ./data --local-client
+
+  # a second server joining the first
+  swarm server --data-dir ./data2 --http 127.0.0.1:7710 --raft 127.0.0.1:7711 --join 127.0.0.1:7700`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServer(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.nodeID, "node-id", "", "server id (default: recorded in the data dir, or host name plus a random suffix)")
+	fl.StringVar(&f.dataDir, "data-dir", "./data", "directory of the server's stores")
+	fl.StringVar(&f.http, "http", server.DefaultHTTPAddr, "HTTP API and WebSocket listen address")
+	fl.StringVar(&f.raft, "raft", server.DefaultRaftAddr, "Raft listen address (one port for every group)")
+	fl.StringVar(&f.httpAdvertise, "http-advertise", "", "HTTP address other servers and clients use (default: --http)")
+	fl.StringVar(&f.raftAdvertise, "raft-advertise", "", "Raft address peers dial (default: --raft)")
+	fl.StringVar(&f.join, "join", "", "HTTP address(es) of cluster members to join, comma-separated")
+	fl.IntVar(&f.shards, "shards", server.DefaultShards, "number of shard groups of a new cluster")
+	fl.IntVar(&f.replicas, "replicas", server.DefaultReplicas, "replication factor of shards")
+	fl.DurationVar(&f.misfire, "misfire-threshold", 60*time.Second, "a fire later than this is a misfire")
+	fl.BoolVar(&f.localClient, "local-client", false, "also run a worker of group \"default\" in this process")
+	fl.IntVar(&f.localCapacity, "local-client-capacity", 4, "capacity of the --local-client worker")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+func runServer(cmd *cobra.Command, f *serverFlags) error {
+	logger, err := buildLogger(f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	changed := cmd.Flags().Changed
+	cfg := server.Config{
+		NodeID:           f.nodeID,
+		DataDir:          f.dataDir,
+		HTTPAdvertise:    f.httpAdvertise,
+		RaftAdvertise:    f.raftAdvertise,
+		Shards:           f.shards,
+		Replicas:         f.replicas,
+		MisfireThreshold: f.misfire,
+		Version:          version,
+		Logger:           logger,
+	}
+	// Addresses given on the command line win; otherwise a restart uses
+	// the ones recorded at the first start.
+	if changed("http") {
+		cfg.HTTPAddr = f.http
+	}
+	if changed("raft") {
+		cfg.RaftAddr = f.raft
+	}
+	if f.join != "" {
+		cfg.Join = strings.Split(f.join, ",")
+	}
+
+	s, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	defer s.Stop()
+
+	if f.localClient {
+		stop, err := startLocalClient(ctx, s, f, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "swarm server %s serving on http://%s (data in %s)\n", s.NodeID(), s.HTTPAddr(), f.dataDir)
+	<-ctx.Done()
+	logger.Info("server stopping")
+	return nil
+}
+
+// buildLogger makes the process logger from --log-level and --log-format.
+func buildLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log-level: %q is not one of debug, info, warn, error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log-format: %q is not one of text, json", format)
 }

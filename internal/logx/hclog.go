@@ -37,6 +37,14 @@ func (h *hcAdapter) Log(level hclog.Level, msg string, args ...interface{}) {
 	h.emit(toSlog(level), msg, args)
 }
 
+// routine lists raft warnings that are expected in normal operation (an
+// election at start, a peer restarting) and are logged at Debug; swarm
+// logs leadership changes itself.
+var routine = map[string]bool{
+	"heartbeat timeout reached, starting election": true,
+	"failed to contact":                            true,
+}
+
 func toSlog(level hclog.Level) slog.Level {
 	switch level {
 	case hclog.Trace, hclog.Debug, hclog.Info:
@@ -52,7 +60,13 @@ func toSlog(level hclog.Level) slog.Level {
 func (h *hcAdapter) Trace(msg string, args ...interface{}) { h.emit(slog.LevelDebug-4, msg, args) }
 func (h *hcAdapter) Debug(msg string, args ...interface{}) { h.emit(slog.LevelDebug, msg, args) }
 func (h *hcAdapter) Info(msg string, args ...interface{})  { h.emit(slog.LevelDebug, msg, args) }
-func (h *hcAdapter) Warn(msg string, args ...interface{})  { h.emit(slog.LevelWarn, msg, args) }
+func (h *hcAdapter) Warn(msg string, args ...interface{}) {
+	if routine[msg] {
+		h.emit(slog.LevelDebug, msg, args)
+		return
+	}
+	h.emit(slog.LevelWarn, msg, args)
+}
 func (h *hcAdapter) Error(msg string, args ...interface{}) { h.emit(slog.LevelError, msg, args) }
 
 func (h *hcAdapter) IsTrace() bool { return h.l.Enabled(context.Background(), slog.LevelDebug-4) }

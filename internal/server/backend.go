@@ -687,7 +687,6 @@ func (b *backend) Clients(ctx context.Context, group, cursor string, limit int) 
 	return out, nil
 }
 
-
 func setBatchError(r *api.BatchResult, err error) {
 	e := api.AsError(err)
 	r.Status, r.Error = e.Status, e

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/swarmsched/swarm/transport"
+	"github.com/swarmsched/swarm/transport/ui"
 )
 
 // openHub prepares the worker hub, the live log store and the dispatcher
@@ -35,6 +36,8 @@ func (s *Server) openHub() error {
 func (s *Server) serve() error {
 	s.api = transport.NewAPI(&backend{s: s}, s.cfg.Version, s.log.With("component", "api"))
 	s.api.Handle("GET /v1/connect", s.hub)
+	s.api.Handle("GET /ui/", ui.Handler())
+	s.api.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	s.httpSrv = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
