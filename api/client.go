@@ -738,3 +738,15 @@ func (c *RESTClient) ListAllClients(ctx context.Context, opts ListClientsOptions
 func (c *RESTClient) Version(ctx context.Context) (*Version, error) {
 	return callFor[Version](ctx, c, request{method: http.MethodGet, path: "/v1/version"})
 }
+
+// LeaveResponse is the answer of POST /v1/server/leave.
+type LeaveResponse struct {
+	Server string `json:"server"`
+}
+
+// LeaveServer asks the server the client talks to (the first of its
+// servers) to leave the cluster: its replicas and leaderships move away,
+// then it stops.
+func (c *RESTClient) LeaveServer(ctx context.Context) (*LeaveResponse, error) {
+	return callFor[LeaveResponse](ctx, c, request{method: http.MethodPost, path: "/v1/server/leave"})
+}

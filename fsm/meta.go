@@ -19,9 +19,10 @@ const NumSlots = 16384
 
 // Server states in the meta group.
 const (
-	ServerAlive = "alive"
-	ServerLeft  = "left"
-	ServerDead  = "dead"
+	ServerAlive   = "alive"
+	ServerLeaving = "leaving" // draining: its replicas move elsewhere
+	ServerLeft    = "left"
+	ServerDead    = "dead"
 )
 
 // MetaState is the meta group's replicated state: the cluster's shape.
@@ -55,10 +56,20 @@ type ServerInfo struct {
 	JoinedMS int64  `json:"joined_ms"`
 }
 
-// ShardInfo says which servers hold a shard's replicas.
+// ShardInfo says which servers should hold a shard's replicas. The meta
+// leader's placement changes it; the shard's leader moves the group's Raft
+// configuration toward it.
 type ShardInfo struct {
-	ID       int      `json:"id"`
+	ID int `json:"id"`
+
+	// Replicas are the servers that should hold the shard. During a move
+	// it has one more entry than the replication factor.
 	Replicas []string `json:"replicas"`
+
+	// Leader, when set, is the server that should lead the shard (leader
+	// balancing); the current leader transfers leadership to it once it is
+	// a caught-up voter.
+	Leader string `json:"leader,omitempty"`
 }
 
 // SlotRange maps slots [From, To] to a shard.
@@ -137,6 +148,7 @@ const (
 	MetaBootstrap      = "bootstrap"
 	MetaUpsertServer   = "upsert_server"
 	MetaSetReplicas    = "set_replicas"
+	MetaServerState    = "server_state"
 	MetaPutCalendar    = "put_calendar"
 	MetaDeleteCalendar = "delete_calendar"
 	MetaPauseGroup     = "pause_group"
@@ -151,6 +163,8 @@ type MetaCommand struct {
 	Bootstrap *MetaState              `json:"bootstrap,omitempty"`
 	Server    *ServerInfo             `json:"server,omitempty"`
 	Shard     *ShardInfo              `json:"shard,omitempty"`
+	Shards    []ShardInfo             `json:"shards,omitempty"`
+	State     string                  `json:"state,omitempty"`
 	Calendar  *scheduler.CalendarSpec `json:"calendar,omitempty"`
 	Name      string                  `json:"name,omitempty"`
 
@@ -246,7 +260,21 @@ func (s *MetaState) apply(c *MetaCommand) *api.Error {
 		s.upsertServer(c.Server, c.NowMS)
 		s.Epoch++
 	case MetaSetReplicas:
-		s.setReplicas(*c.Shard)
+		for _, sh := range c.Shards {
+			s.setReplicas(sh)
+		}
+		if c.Shard != nil {
+			s.setReplicas(*c.Shard)
+		}
+		s.Epoch++
+	case MetaServerState:
+		srv, ok := s.Servers[c.Name]
+		if !ok {
+			return api.NotFound("server %s not found", c.Name)
+		}
+		cp := *srv
+		cp.State = c.State
+		s.Servers[c.Name] = &cp
 		s.Epoch++
 	case MetaPutCalendar:
 		return s.putCalendar(c.Calendar, c.Create)
@@ -281,6 +309,7 @@ func (s *MetaState) setReplicas(in ShardInfo) {
 	for i := range s.Shards {
 		if s.Shards[i].ID == in.ID {
 			s.Shards[i].Replicas = append([]string(nil), in.Replicas...)
+			s.Shards[i].Leader = in.Leader
 			return
 		}
 	}

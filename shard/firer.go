@@ -157,6 +157,7 @@ type Firer struct {
 	upd *updater
 
 	scanFail logx.Limiter
+	fired    meter
 
 	// TestSignals are no-ops unless a test arms them.
 	TestSignals FirerSignals
@@ -376,3 +377,6 @@ func (f *Firer) Enqueue(ids ...string) {
 		f.rel.push(id, now)
 	}
 }
+
+// FiresPerSecond is the rate of fires this loop handed out recently.
+func (f *Firer) FiresPerSecond() float64 { return f.fired.rate(f.cfg.Clock.Now()) }

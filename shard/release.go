@@ -304,6 +304,7 @@ func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobReco
 		return
 	}
 	f.rel.markSent(e.ID, t, now)
+	f.fired.add(now, 1)
 	f.TestSignals.Released.Signal(e.ID)
 	if e.State == api.ExecScheduled {
 		f.upd.add(fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdDispatched, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}, nil)

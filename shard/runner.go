@@ -27,6 +27,10 @@ type Runner struct {
 	// OnFirer, if set, is called (on the runner's goroutine) with each new
 	// Firer before it starts, so tests can arm its signals.
 	OnFirer func(*Firer)
+
+	// Membership, if set, lets the runner move its group's configuration
+	// toward the desired replicas while it leads.
+	Membership Membership
 }
 
 // NewRunner wraps an open store and group. cfg is the template of every
@@ -39,11 +43,20 @@ func NewRunner(store *fsm.Shard, g *Group, cfg FirerConfig) *Runner {
 	return &Runner{Shard: store, Group: g, cfg: cfg, log: log.With("shard", store.ID())}
 }
 
-// Start follows leadership until Stop.
+// Start follows leadership until Stop, and reconciles the group's
+// membership while it leads.
 func (r *Runner) Start(ctx context.Context) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.wg.Add(1)
 	go r.run(ctx)
+	if r.Membership != nil {
+		rc := &reconciler{shard: r.Shard.ID(), self: r.cfg.NodeID, r: r.Group.Raft, m: r.Membership, log: r.log}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			rc.run(ctx)
+		}()
+	}
 }
 
 // Stop stops the Firer and the leadership goroutine. It does not close

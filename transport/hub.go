@@ -106,6 +106,10 @@ type Hub struct {
 	terms    map[int]uint64 // highest leader term seen per shard
 	closed   bool
 
+	// version counts changes to the client list (connects, disconnects,
+	// running counts), so peers fetch it only when it changed.
+	version uint64
+
 	wg sync.WaitGroup
 }
 
@@ -244,6 +248,7 @@ func (h *Hub) register(conn *websocket.Conn, hello *protocol.Hello) *session {
 	}
 	old := h.sessions[hello.ID]
 	h.sessions[hello.ID] = s
+	h.version++
 	h.wg.Add(2) // writer and reader
 	h.mu.Unlock()
 
@@ -262,6 +267,7 @@ func (h *Hub) unregister(s *session) {
 	h.mu.Lock()
 	if h.sessions[s.info.ID] == s {
 		delete(h.sessions, s.info.ID)
+		h.version++
 	}
 	h.mu.Unlock()
 }
@@ -357,6 +363,7 @@ func (s *session) handle(m *protocol.Message) {
 	case m.Type == protocol.TypeDrain:
 		h.mu.Lock()
 		s.info.Draining = true
+		h.version++
 		h.mu.Unlock()
 		h.cfg.Logger.Info("client draining", "client", s.info.ID)
 	default:
@@ -367,8 +374,11 @@ func (s *session) handle(m *protocol.Message) {
 // finish frees the capacity an execution held.
 func (s *session) finish(execID string) {
 	s.hub.mu.Lock()
-	delete(s.inflight, execID)
-	s.info.Running = len(s.inflight)
+	if s.inflight[execID] {
+		delete(s.inflight, execID)
+		s.info.Running = len(s.inflight)
+		s.hub.version++
+	}
 	s.hub.mu.Unlock()
 }
 
@@ -383,9 +393,10 @@ func (h *Hub) Deliver(clientID string, f *protocol.Fire) error {
 	}
 	h.terms[f.Shard] = f.Term
 	s := h.sessions[clientID]
-	if s != nil {
+	if s != nil && !s.inflight[f.ExecID] {
 		s.inflight[f.ExecID] = true
 		s.info.Running = len(s.inflight)
+		h.version++
 	}
 	h.mu.Unlock()
 	if s == nil {
@@ -419,14 +430,22 @@ func (h *Hub) Connected(id string) bool {
 
 // Clients lists the clients connected here, by id.
 func (h *Hub) Clients() []ClientInfo {
+	out, _ := h.ClientsVersion()
+	return out
+}
+
+// ClientsVersion lists the clients connected here and the version of that
+// list.
+func (h *Hub) ClientsVersion() ([]ClientInfo, uint64) {
 	h.mu.Lock()
 	out := make([]ClientInfo, 0, len(h.sessions))
 	for _, s := range h.sessions {
 		out = append(out, s.info)
 	}
+	v := h.version
 	h.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return out, v
 }
 
 // Close disconnects every client and waits for each connection's reader

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +21,10 @@ type serverFlags struct {
 	httpAdvertise string
 	raftAdvertise string
 	join          string
+	gossip        string
+	deadTimeout   time.Duration
+	metaVoters    int
+	leaveOnTerm   bool
 	shards        int
 	replicas      int
 	misfire       time.Duration
@@ -46,6 +52,7 @@ addresses and identity recorded at its first start.`,
 			return runServer(cmd, f)
 		},
 	}
+	cmd.AddCommand(newServerLeaveCmd(g))
 	fl := cmd.Flags()
 	fl.StringVar(&f.nodeID, "node-id", "", "server id (default: recorded in the data dir, or host name plus a random suffix)")
 	fl.StringVar(&f.dataDir, "data-dir", "./data", "directory of the server's stores")
@@ -54,6 +61,10 @@ addresses and identity recorded at its first start.`,
 	fl.StringVar(&f.httpAdvertise, "http-advertise", "", "HTTP address other servers and clients use (default: --http)")
 	fl.StringVar(&f.raftAdvertise, "raft-advertise", "", "Raft address peers dial (default: --raft)")
 	fl.StringVar(&f.join, "join", "", "HTTP address(es) of cluster members to join, comma-separated")
+	fl.StringVar(&f.gossip, "gossip", defaultGossipAddr, "memberlist (failure detection) listen address")
+	fl.DurationVar(&f.deadTimeout, "dead-server-timeout", server.DefaultDeadServerTimeout, "a server unseen this long has its replicas re-created elsewhere")
+	fl.IntVar(&f.metaVoters, "meta-voters", server.DefaultMetaVoters, "servers that vote in the meta group (3 or 5)")
+	fl.BoolVar(&f.leaveOnTerm, "leave-on-terminate", false, "on SIGTERM, move this server's replicas away before exiting")
 	fl.IntVar(&f.shards, "shards", server.DefaultShards, "number of shard groups of a new cluster")
 	fl.IntVar(&f.replicas, "replicas", server.DefaultReplicas, "replication factor of shards")
 	fl.DurationVar(&f.misfire, "misfire-threshold", 60*time.Second, "a fire later than this is a misfire")
@@ -71,15 +82,17 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	}
 	changed := cmd.Flags().Changed
 	cfg := server.Config{
-		NodeID:           f.nodeID,
-		DataDir:          f.dataDir,
-		HTTPAdvertise:    f.httpAdvertise,
-		RaftAdvertise:    f.raftAdvertise,
-		Shards:           f.shards,
-		Replicas:         f.replicas,
-		MisfireThreshold: f.misfire,
-		Version:          version,
-		Logger:           logger,
+		NodeID:            f.nodeID,
+		DataDir:           f.dataDir,
+		HTTPAdvertise:     f.httpAdvertise,
+		RaftAdvertise:     f.raftAdvertise,
+		Shards:            f.shards,
+		Replicas:          f.replicas,
+		MisfireThreshold:  f.misfire,
+		DeadServerTimeout: f.deadTimeout,
+		MetaVoters:        f.metaVoters,
+		Version:           version,
+		Logger:            logger,
 	}
 	// Addresses given on the command line win; otherwise a restart uses
 	// the ones recorded at the first start.
@@ -88,6 +101,9 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	}
 	if changed("raft") {
 		cfg.RaftAddr = f.raft
+	}
+	if changed("gossip") || !hasIdentity(f.dataDir) {
+		cfg.GossipAddr = f.gossip
 	}
 	if f.join != "" {
 		cfg.Join = strings.Split(f.join, ",")
@@ -111,9 +127,46 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		defer stop()
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "swarm server %s serving on http://%s (data in %s)\n", s.NodeID(), s.HTTPAddr(), f.dataDir)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-s.Left():
+		logger.Info("server left the cluster")
+		return nil
+	}
+	if f.leaveOnTerm {
+		logger.Info("leaving the cluster before exiting")
+		lctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := s.Leave(lctx); err != nil {
+			return fmt.Errorf("leave: %w", err)
+		}
+	}
 	logger.Info("server stopping")
 	return nil
+}
+
+func hasIdentity(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "node.json"))
+	return err == nil
+}
+
+func newServerLeaveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "leave",
+		Short: "Drain a server: move its replicas and leaderships away, then stop it",
+		Long: `Ask the server named by --server to leave the cluster. Its shard replicas
+and leaderships move to other servers first; once it holds none, it stops.
+The command waits until then.`,
+		Example: `  swarm --server 127.0.0.1:7710 server leave`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			return leaveServer(cmd.Context(), c, cmd.OutOrStdout())
+		},
+	}
 }
 
 // buildLogger makes the process logger from --log-level and --log-format.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -230,33 +232,58 @@ func (b *backend) GetJob(ctx context.Context, key string) (api.Job, error) {
 	return rec.View(), nil
 }
 
-// ListJobs merges the shards' key-ordered lists.
+// ListJobs merges the shards' key-ordered lists, each from its leader.
 func (b *backend) ListJobs(ctx context.Context, group, cursor string, limit int) (api.JobList, error) {
 	after, err := decodeCursor(cursor)
 	if err != nil {
 		return api.JobList{}, api.Invalid("cursor", "is not a cursor this server issued")
 	}
-	var all []*fsm.JobRecord
+	var all []api.Job
 	for _, info := range b.s.meta.State().Shards {
-		r, err := b.leader(info.ID)
+		jobs, err := b.shardJobs(ctx, info.ID, group, after, limit+1)
 		if err != nil {
 			return api.JobList{}, err
 		}
-		recs, err := r.Shard.Jobs(group, after, limit+1)
-		if err != nil {
-			return api.JobList{}, err
-		}
-		all = append(all, recs...)
+		all = append(all, jobs...)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Job.Key() < all[j].Job.Key() })
+	sort.Slice(all, func(i, j int) bool { return all[i].Key() < all[j].Key() })
 
 	out := api.JobList{Jobs: []api.Job{}}
-	for i, rec := range all {
+	for i := range all {
 		if i == limit {
-			out.NextCursor = encodeCursor(all[i-1].Job.Key())
+			out.NextCursor = encodeCursor(all[i-1].Key())
 			break
 		}
-		out.Jobs = append(out.Jobs, rec.View())
+		out.Jobs = append(out.Jobs, all[i])
+	}
+	return out, nil
+}
+
+// shardJobs lists one shard's jobs here if this server leads it, else
+// from its leader.
+func (b *backend) shardJobs(ctx context.Context, n int, group, after string, limit int) ([]api.Job, error) {
+	if leader := b.s.shardLeader(n); leader != "" && leader != b.s.id.NodeID {
+		q := url.Values{"group": {group}, "after": {after}, "limit": {strconv.Itoa(limit)}}
+		var out api.JobList
+		err := b.s.peers.call(ctx, leader, "GET", fmt.Sprintf("/v1/internal/shards/%d/jobs?%s", n, q.Encode()), nil, &out)
+		return out.Jobs, err
+	}
+	return b.localJobs(n, group, after, limit)
+}
+
+// localJobs lists a shard this server leads.
+func (b *backend) localJobs(n int, group, after string, limit int) ([]api.Job, error) {
+	r, err := b.leader(n)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := r.Shard.Jobs(group, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Job, len(recs))
+	for i, rec := range recs {
+		out[i] = rec.View()
 	}
 	return out, nil
 }
@@ -364,28 +391,72 @@ func param(j *api.Job, i int) string {
 	return ""
 }
 
-// BatchJobs validates each job on its own, then commits them shard by
-// shard, many puts per Raft entry.
+// BatchJobs splits a batch by shard: the shards this server leads commit
+// here, many puts per Raft entry; the others go to their leaders as one
+// batch each.
 func (b *backend) BatchJobs(ctx context.Context, req api.BatchRequest) (api.BatchResponse, error) {
 	out := api.BatchResponse{Results: make([]api.BatchResult, len(req.Jobs))}
 	byShard := map[int][]int{}
-	puts := make([]*fsm.PutJob, len(req.Jobs))
 	for i := range req.Jobs {
-		j := req.Jobs[i]
-		out.Results[i].Key = j.Group + "/" + j.Name
-		put, err := b.prepareBatchPut(j, req.Mode)
+		key := req.Jobs[i].Group + "/" + req.Jobs[i].Name
+		out.Results[i].Key = key
+		n, err := b.shardOf(key)
 		if err != nil {
 			setBatchError(&out.Results[i], err)
 			continue
 		}
-		n, _ := b.shardOf(put.Job.Key())
-		puts[i] = put
 		byShard[n] = append(byShard[n], i)
 	}
-	for n, idx := range byShard {
-		b.commitBatch(n, idx, puts, &out)
+	for _, n := range sortedInts(byShard) {
+		idx := byShard[n]
+		if leader := b.s.shardLeader(n); leader != "" && leader != b.s.id.NodeID {
+			b.remoteBatch(ctx, leader, req, idx, &out)
+			continue
+		}
+		b.localBatch(n, req, idx, &out)
 	}
 	return out, nil
+}
+
+func sortedInts[V any](m map[int]V) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (b *backend) remoteBatch(ctx context.Context, leader string, req api.BatchRequest, idx []int, out *api.BatchResponse) {
+	part := api.BatchRequest{Mode: req.Mode}
+	for _, i := range idx {
+		part.Jobs = append(part.Jobs, req.Jobs[i])
+	}
+	var res api.BatchResponse
+	err := b.s.peers.call(ctx, leader, "POST", "/v1/jobs:batch", part, &res)
+	for k, i := range idx {
+		switch {
+		case err != nil:
+			setBatchError(&out.Results[i], err)
+		case k < len(res.Results):
+			out.Results[i] = res.Results[k]
+		}
+	}
+}
+
+func (b *backend) localBatch(n int, req api.BatchRequest, idx []int, out *api.BatchResponse) {
+	puts := make([]*fsm.PutJob, len(req.Jobs))
+	var ok []int
+	for _, i := range idx {
+		put, err := b.prepareBatchPut(req.Jobs[i], req.Mode)
+		if err != nil {
+			setBatchError(&out.Results[i], err)
+			continue
+		}
+		puts[i] = put
+		ok = append(ok, i)
+	}
+	b.commitBatch(n, ok, puts, out)
 }
 
 func (b *backend) prepareBatchPut(j api.Job, mode string) (*fsm.PutJob, error) {
@@ -440,7 +511,8 @@ func (b *backend) commitBatch(n int, idx []int, puts []*fsm.PutJob, out *api.Bat
 }
 
 // PauseGroup pauses or resumes a job group: it is remembered (jobs created
-// in a paused group start paused) and applied to every job of the group.
+// in a paused group start paused) and applied to every job of the group,
+// shard by shard on each shard's leader. It runs on the meta leader.
 func (b *backend) PauseGroup(ctx context.Context, group string, pause bool) (int, error) {
 	typ := fsm.MetaResumeGroup
 	if pause {
@@ -451,17 +523,37 @@ func (b *backend) PauseGroup(ctx context.Context, group string, pause bool) (int
 	}
 	total := 0
 	for _, info := range b.s.meta.State().Shards {
-		r, err := b.leader(info.ID)
+		n, err := b.shardGroup(ctx, info.ID, group, pause)
 		if err != nil {
 			return total, err
 		}
-		res, err := b.propose(r, &fsm.Command{Type: fsm.CmdGroup, Group: &fsm.GroupState{Group: group, Paused: pause}})
-		if err != nil {
-			return total, err
-		}
-		total += res.Count
+		total += n
 	}
 	return total, nil
+}
+
+func (b *backend) shardGroup(ctx context.Context, n int, group string, pause bool) (int, error) {
+	if leader := b.s.shardLeader(n); leader != "" && leader != b.s.id.NodeID {
+		var out struct {
+			Count int `json:"count"`
+		}
+		err := b.s.peers.call(ctx, leader, "POST", fmt.Sprintf("/v1/internal/shards/%d/group", n), groupRequest{Group: group, Paused: pause}, &out)
+		return out.Count, err
+	}
+	return b.localGroup(n, group, pause)
+}
+
+// localGroup pauses or resumes a group's jobs in a shard this server leads.
+func (b *backend) localGroup(n int, group string, pause bool) (int, error) {
+	r, err := b.leader(n)
+	if err != nil {
+		return 0, err
+	}
+	res, err := b.propose(r, &fsm.Command{Type: fsm.CmdGroup, Group: &fsm.GroupState{Group: group, Paused: pause}})
+	if err != nil {
+		return 0, err
+	}
+	return res.Count, nil
 }
 
 func (b *backend) proposeMeta(c *fsm.MetaCommand) error {
@@ -549,7 +641,7 @@ func (b *backend) KillExecution(ctx context.Context, id string) error {
 	if client == "" {
 		client = e.Target
 	}
-	return b.s.dispatch.Kill(client, e.Server, id)
+	return b.s.dispatch.Kill(client, id)
 }
 
 func (b *backend) ExecutionLogs(ctx context.Context, id string, follow bool, w transport.LogWriter) error {
@@ -672,9 +764,13 @@ func (b *backend) Cluster(ctx context.Context) (api.Cluster, error) {
 	return b.s.clusterStatus(), nil
 }
 
+// Clients lists the clients of every server: this server's own, the
+// others' as of their last report.
 func (b *backend) Clients(ctx context.Context, group, cursor string, limit int) (api.ClientList, error) {
+	all := append(b.s.hub.Clients(), b.s.view.remoteClients(b.s.id.NodeID)...)
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	out := api.ClientList{Clients: []api.Client{}}
-	for _, c := range b.s.hub.Clients() {
+	for _, c := range all {
 		if group != "" && c.Group != group || c.ID <= cursor {
 			continue
 		}

@@ -52,6 +52,22 @@ type Config struct {
 	// Join lists HTTP addresses of cluster members to join.
 	Join []string
 
+	// GossipAddr is the memberlist address (failure detection). Empty on a
+	// first start means no gossip; on restart, the recorded one.
+	GossipAddr string
+
+	// ClusterKey, when set, authenticates every Raft and forwarding
+	// connection and encrypts gossip.
+	ClusterKey []byte
+
+	// DeadServerTimeout: a server unseen this long has its replicas
+	// re-created elsewhere. Defaults to DefaultDeadServerTimeout.
+	DeadServerTimeout time.Duration
+
+	// MetaVoters is how many servers vote in the meta group. Defaults to
+	// DefaultMetaVoters.
+	MetaVoters int
+
 	// MisfireThreshold: a fire later than this is a misfire. Defaults to
 	// shard.DefaultMisfireThreshold.
 	MisfireThreshold time.Duration
@@ -114,6 +130,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ClientGrace == 0 {
 		c.ClientGrace = shard.DefaultClientGrace
+	}
+	if c.DeadServerTimeout == 0 {
+		c.DeadServerTimeout = DefaultDeadServerTimeout
+	}
+	if c.MetaVoters == 0 {
+		c.MetaVoters = DefaultMetaVoters
 	}
 	if c.Version == "" {
 		c.Version = "dev"

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -49,11 +50,14 @@ func (d *dispatcher) Pick(job *api.Job, pieces int, exclude map[string]bool, seq
 	return targets
 }
 
-// candidates lists the group's clients with reservations counted as
-// running. Called with d.mu held.
+// candidates lists the group's clients, here and on other servers, with
+// reservations counted as running. Called with d.mu held. The running
+// counts of remote clients are as fresh as the last report (about a
+// second): least_busy and capacity are approximate across servers.
 func (d *dispatcher) candidates(group string, now time.Time) []shard.Candidate {
 	var out []shard.Candidate
-	for _, c := range d.s.hub.Clients() {
+	all := append(d.s.hub.Clients(), d.s.view.remoteClients(d.s.id.NodeID)...)
+	for _, c := range all {
 		if c.Group != group || c.Draining {
 			continue
 		}
@@ -89,29 +93,62 @@ func (d *dispatcher) release(client string) {
 	}
 }
 
-// Deliver hands the fire to the hub holding the target's socket.
+// Deliver hands the fire to the hub holding the target's socket: this
+// server's, or another server's through a batched internal call.
 func (d *dispatcher) Deliver(ctx context.Context, t shard.Target, f *protocol.Fire) error {
 	d.release(t.Client)
-	if t.Server != "" && t.Server != d.s.id.NodeID {
-		// TODO: deliver through the server holding the socket; until the
-		// cluster forwards fires, a target on another server is unreachable
-		// and the fire is re-assigned to a client of this server.
-		return transport.ErrNoClient
+	server := t.Server
+	if server == "" || server == d.s.id.NodeID {
+		if err := d.s.hub.Deliver(t.Client, f); !errors.Is(err, transport.ErrNoClient) {
+			return err
+		}
+		// The client may have moved to another server since the choice.
+		var ok bool
+		if server, ok = d.s.view.clientServer(t.Client, d.s.id.NodeID); !ok {
+			return transport.ErrNoClient
+		}
 	}
-	return d.s.hub.Deliver(t.Client, f)
+	return d.deliverRemote(ctx, server, t.Client, f)
 }
 
-// Connected reports whether the client is connected to this server.
-func (d *dispatcher) Connected(client string) bool { return d.s.hub.Connected(client) }
+func (d *dispatcher) deliverRemote(ctx context.Context, server, client string, f *protocol.Fire) error {
+	b := d.s.fireBatcher(server)
+	errc := make(chan error, 1)
+	b.add(fireItem{Client: client, Fire: f}, func(msg string, err error) {
+		if err == nil && msg != "" {
+			err = errors.New(msg)
+		}
+		errc <- err
+	})
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
-// Kill asks the client running an execution to stop it.
-func (d *dispatcher) Kill(client, server, execID string) error {
-	if server != "" && server != d.s.id.NodeID {
-		// TODO: forward kills to the server holding the socket.
-		return transport.ErrNoClient
+// Connected reports whether the client is connected to any server.
+func (d *dispatcher) Connected(client string) bool {
+	if d.s.hub.Connected(client) {
+		return true
 	}
-	if err := d.s.hub.Kill(client, &protocol.Kill{ExecID: execID, Reason: api.ExecKilled}); err != nil {
-		return api.Unavailable("client %s is not connected: %v", client, err)
+	_, ok := d.s.view.clientServer(client, d.s.id.NodeID)
+	return ok
+}
+
+// Kill asks the client running an execution to stop it, through the
+// server holding its socket.
+func (d *dispatcher) Kill(client, execID string) error {
+	k := &protocol.Kill{ExecID: execID, Reason: api.ExecKilled}
+	if d.s.hub.Kill(client, k) == nil {
+		return nil
 	}
-	return nil
+	server, ok := d.s.view.clientServer(client, d.s.id.NodeID)
+	if !ok {
+		return api.Unavailable("client %s is not connected", client)
+	}
+	ctx, cancel := context.WithTimeout(d.s.ctx, peerTimeout)
+	defer cancel()
+	return d.s.peers.call(ctx, server, "POST", "/v1/internal/kill", killRequest{Client: client, Kill: k}, nil)
 }

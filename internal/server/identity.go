@@ -26,6 +26,10 @@ type identity struct {
 	Gossip   string `json:"gossip,omitempty"`
 	Shards   int    `json:"shards"`
 	Replicas int    `json:"replicas"`
+
+	// CreatesShards marks the server that bootstrapped the cluster: it
+	// alone creates the shard groups.
+	CreatesShards bool `json:"creates_shards,omitempty"`
 }
 
 // loadIdentity reads node.json; ok is false when the data dir is new.

@@ -38,8 +38,9 @@ func (s *Server) serve() error {
 	s.api.Handle("GET /v1/connect", s.hub)
 	s.api.Handle("GET /ui/", ui.Handler())
 	s.api.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	s.internalRoutes(s.api)
 	s.httpSrv = &http.Server{
-		Handler:           s.api,
+		Handler:           newRouter(s, s.api),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          nil,
 	}

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/swarmsched/swarm/fsm"
 	"github.com/swarmsched/swarm/internal/clock"
+	"github.com/swarmsched/swarm/internal/logx"
 	"github.com/swarmsched/swarm/scheduler"
 	"github.com/swarmsched/swarm/shard"
 	"github.com/swarmsched/swarm/transport"
@@ -47,6 +49,24 @@ type Server struct {
 	httpSrv  *http.Server
 	api      *transport.API
 
+	view    *view
+	peers   *peers
+	members *members
+
+	batchMu      sync.Mutex
+	fireBatchers map[string]*batcher[fireItem, string]
+
+	// Owned by the report loop.
+	sentClients uint64
+	reportFail  logx.Limiter
+
+	leftOnce sync.Once
+	left     chan struct{}
+
+	// Owned by the placement loop.
+	placeSince time.Time
+	placeFail  logx.Limiter
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -61,7 +81,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, log: cfg.Logger, clock: clock.Real{}, runners: map[int]*shard.Runner{}}, nil
+	s := &Server{cfg: cfg, log: cfg.Logger, clock: clock.Real{}, runners: map[int]*shard.Runner{}, fireBatchers: map[string]*batcher[fireItem, string]{}}
+	s.view = newView()
+	s.peers = newPeers(s)
+	s.reportFail.Interval, s.placeFail.Interval = 30*time.Second, 30*time.Second
+	return s, nil
 }
 
 // HTTPAddr is the address the API listens on (after Start).
@@ -89,24 +113,109 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.listen(); err != nil {
 		return err
 	}
-	if err := s.openMeta(fresh); err != nil {
+	if err := s.startGossip(); err != nil {
 		return err
 	}
-	if err := s.waitForCluster(ctx, fresh); err != nil {
+	if err := s.openMeta(fresh); err != nil {
 		return err
 	}
 	if err := s.openHub(); err != nil {
 		return err
 	}
-	if err := s.openShards(); err != nil {
-		return err
-	}
+	// The HTTP API serves before the cluster is up: a joining server must
+	// answer its peers' calls while it catches up.
 	if err := s.serve(); err != nil {
 		return err
 	}
+	if err := s.joinCluster(ctx, fresh); err != nil {
+		return err
+	}
+	if err := s.waitForCluster(ctx, fresh); err != nil {
+		return err
+	}
+	s.syncReplicas()
+	s.startLoops()
 	s.warnIfExposed()
 	s.log.Info("server started", "node_id", s.id.NodeID, "http", s.id.HTTP, "raft", s.id.Raft, "shards", len(s.meta.State().Shards))
 	return nil
+}
+
+// joinCluster joins the cluster named by Join on a first start; a restart
+// asks known peers to make sure it is still a member, in the background.
+func (s *Server) joinCluster(ctx context.Context, fresh bool) error {
+	if fresh && len(s.cfg.Join) > 0 {
+		jctx, cancel := context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+		return s.join(jctx, s.cfg.Join)
+	}
+	if fresh {
+		return nil
+	}
+	peers := append(slices.Clone(s.cfg.Join), s.knownPeers()...)
+	if len(peers) == 0 {
+		return nil
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.join(s.ctx, peers); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("rejoin failed", "error", err)
+		}
+	}()
+	return nil
+}
+
+// startGossip runs memberlist on the gossip address, when one is set.
+func (s *Server) startGossip() error {
+	addr := firstOf(s.cfg.GossipAddr, s.id.Gossip)
+	if addr == "" {
+		return nil
+	}
+	m, err := startMembers(s.id.NodeID, addr, s.cfg.ClusterKey, s.log)
+	if err != nil {
+		return err
+	}
+	s.members = m
+	s.id.Gossip = m.Addr()
+	return saveIdentity(s.cfg.DataDir, s.id)
+}
+
+// startLoops starts the periodic work every server does.
+func (s *Server) startLoops() {
+	s.runLoop(reportEvery, s.reportOnce)
+	s.runLoop(placeEvery, s.placeOnce)
+	s.runLoop(time.Second, func(time.Time) { s.gossipJoin() })
+	changed := s.meta.Watch()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-changed:
+			case <-t.C:
+			}
+			s.syncReplicas()
+		}
+	}()
+}
+
+// gossipJoin joins the gossip addresses of known servers this server does
+// not see yet.
+func (s *Server) gossipJoin() {
+	if s.members == nil {
+		return
+	}
+	var addrs []string
+	for id, srv := range s.meta.State().Servers {
+		if id != s.id.NodeID && srv.Gossip != "" && !s.members.alive(id) && srv.State != fsm.ServerLeft {
+			addrs = append(addrs, srv.Gossip)
+		}
+	}
+	s.members.join(addrs)
 }
 
 // loadIdentity reads or creates node.json; fresh means a new data dir.
@@ -208,8 +317,13 @@ func (s *Server) waitForCluster(ctx context.Context, fresh bool) error {
 
 // bootstrapCluster writes the first meta state: this server, and every
 // shard with this server as its only replica, owning an even share of the
-// slots.
+// slots. The data dir records that this server creates the shard groups,
+// so a crash before they exist does not strand them.
 func (s *Server) bootstrapCluster() error {
+	s.id.CreatesShards = true
+	if err := saveIdentity(s.cfg.DataDir, s.id); err != nil {
+		return err
+	}
 	shards := make([]fsm.ShardInfo, s.id.Shards)
 	for i := range shards {
 		shards[i] = fsm.ShardInfo{ID: i, Replicas: []string{s.id.NodeID}}
@@ -218,7 +332,7 @@ func (s *Server) bootstrapCluster() error {
 		ClusterID: fmt.Sprintf("%016x", randUint64()),
 		Replicas:  s.id.Replicas,
 		Servers: map[string]*fsm.ServerInfo{s.id.NodeID: {
-			ID: s.id.NodeID, RaftAddr: s.id.Raft, HTTPAddr: s.id.HTTP, State: fsm.ServerAlive,
+			ID: s.id.NodeID, RaftAddr: s.id.Raft, HTTPAddr: s.id.HTTP, Gossip: s.id.Gossip, State: fsm.ServerAlive,
 		}},
 		Shards: shards,
 		Slots:  fsm.EvenSlots(s.id.Shards),
@@ -231,30 +345,16 @@ func (s *Server) bootstrapCluster() error {
 	return nil
 }
 
-// openShards opens every shard this server holds a replica of and starts
-// its runner.
-func (s *Server) openShards() error {
-	st := s.meta.State()
-	for _, info := range st.Shards {
-		if !contains(info.Replicas, s.id.NodeID) {
-			continue
-		}
-		if err := s.openShard(info); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (s *Server) openShard(info fsm.ShardInfo) error {
 	store, err := fsm.OpenShard(info.ID, s.host.ShardStorePath(info.ID))
 	if err != nil {
 		return fmt.Errorf("open shard %d: %w", info.ID, err)
 	}
-	// A shard whose only replica is this server is bootstrapped here; a
-	// replica joining a group with others waits to be added by its leader.
+	// The server that created the cluster creates the shard groups; any
+	// other replica waits to be added by its group's leader. A group with
+	// state is never bootstrapped again.
 	var boot []raft.Server
-	if len(info.Replicas) == 1 && info.Replicas[0] == s.id.NodeID {
+	if s.id.CreatesShards && len(info.Replicas) == 1 && info.Replicas[0] == s.id.NodeID {
 		boot = []raft.Server{s.self()}
 	}
 	g, err := s.host.OpenShard(store, boot)
@@ -264,6 +364,7 @@ func (s *Server) openShard(info fsm.ShardInfo) error {
 	}
 	r := shard.NewRunner(store, g, s.firerConfig())
 	r.OnFirer = s.OnFirer
+	r.Membership = membership{s}
 	s.mu.Lock()
 	s.runners[info.ID] = r
 	s.mu.Unlock()
@@ -320,6 +421,9 @@ func (s *Server) Stop() {
 		s.cancel()
 	}
 	s.wg.Wait()
+	if s.members != nil {
+		s.members.stop()
+	}
 
 	s.mu.Lock()
 	runners := s.runners

@@ -19,16 +19,17 @@ func (s *Server) clusterStatus() api.Cluster {
 		Servers:    []api.ClusterServer{},
 		Shards:     []api.ClusterShard{},
 	}
+	reply, _ := s.view.snapshot()
 	for _, id := range sortedNames(st.Servers) {
 		srv := st.Servers[id]
-		cs := api.ClusterServer{ID: srv.ID, HTTP: srv.HTTPAddr, Raft: srv.RaftAddr, State: srv.State}
+		cs := api.ClusterServer{ID: srv.ID, HTTP: srv.HTTPAddr, Raft: srv.RaftAddr, State: srv.State, Load: reply.Loads[id]}
 		if id == s.id.NodeID {
 			cs.Load = s.localLoad()
 		}
 		out.Servers = append(out.Servers, cs)
 	}
 	for _, info := range st.Shards {
-		out.Shards = append(out.Shards, s.shardStatus(st, info))
+		out.Shards = append(out.Shards, s.shardStatus(st, info, reply))
 		if len(info.Replicas) < st.Replicas {
 			out.UnderReplicated++
 		}
@@ -36,14 +37,14 @@ func (s *Server) clusterStatus() api.Cluster {
 	return out
 }
 
-func (s *Server) shardStatus(st *fsm.MetaState, info fsm.ShardInfo) api.ClusterShard {
-	cs := api.ClusterShard{ID: info.ID, Replicas: append([]string{}, info.Replicas...), Slots: []string{}}
+func (s *Server) shardStatus(st *fsm.MetaState, info fsm.ShardInfo, reply reportReply) api.ClusterShard {
+	cs := api.ClusterShard{ID: info.ID, Replicas: append([]string{}, info.Replicas...), Slots: []string{},
+		Leader: s.shardLeader(info.ID), Jobs: reply.ShardJobs[info.ID]}
 	sort.Strings(cs.Replicas)
 	for _, r := range st.SlotRangesOf(info.ID) {
 		cs.Slots = append(cs.Slots, fmt.Sprintf("%d-%d", r.From, r.To))
 	}
-	if r := s.runner(info.ID); r != nil {
-		cs.Leader = r.Group.LeaderID()
+	if r := s.runner(info.ID); r != nil && r.Group.IsLeader() {
 		cs.Jobs = r.Shard.JobCount()
 	}
 	return cs

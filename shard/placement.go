@@ -1,0 +1,321 @@
+package shard
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+
+	"github.com/swarmsched/swarm/fsm"
+)
+
+// DefaultMaxMovesPerServer bounds the replica moves a server takes part in
+// at once (as source or destination).
+const DefaultMaxMovesPerServer = 2
+
+// ShardView is what a shard's leader last reported of its group.
+type ShardView struct {
+	Leader    string
+	Voters    []string
+	Nonvoters []string
+
+	// FiresPerSecond is the shard's recent fire rate, which leader
+	// balancing spreads.
+	FiresPerSecond float64
+}
+
+// PlanInput is everything placement decides from. Plan does not read the
+// clock or any state of its own.
+type PlanInput struct {
+	State *fsm.MetaState
+
+	// Alive lists the servers that are up (failure detection and recent
+	// load reports agree). A server missing from it is down.
+	Alive map[string]bool
+
+	// Shards holds the latest report of each shard's leader.
+	Shards map[int]ShardView
+
+	// MaxMovesPerServer defaults to DefaultMaxMovesPerServer.
+	MaxMovesPerServer int
+}
+
+// Plan returns the changes to the desired replica sets and preferred
+// leaders that move the cluster toward: every shard on Replicas servers
+// that are alive and not leaving; replicas even across servers; shard
+// leaderships spread by fire load. Each change is one step: a new replica
+// is added first, and a replica is removed only once every other desired
+// replica is a voter, and never while it leads.
+func Plan(in PlanInput) []fsm.ShardInfo {
+	p := newPlanner(in)
+	var out []fsm.ShardInfo
+	for _, sh := range in.State.Shards {
+		if op, ok := p.repair(sh); ok {
+			out = append(out, op)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	if op, ok := p.rebalance(); ok {
+		return []fsm.ShardInfo{op}
+	}
+	if op, ok := p.balanceLeaders(); ok {
+		return []fsm.ShardInfo{op}
+	}
+	return nil
+}
+
+type planner struct {
+	in       PlanInput
+	good     []string       // eligible servers, sorted
+	count    map[string]int // replicas per eligible server (desired sets)
+	moves    map[string]int // moves in flight per server
+	maxMoves int
+	target   int // replicas per shard
+}
+
+func newPlanner(in PlanInput) *planner {
+	p := &planner{in: in, count: map[string]int{}, moves: map[string]int{}, maxMoves: in.MaxMovesPerServer}
+	if p.maxMoves <= 0 {
+		p.maxMoves = DefaultMaxMovesPerServer
+	}
+	for id, srv := range in.State.Servers {
+		if srv.State == fsm.ServerAlive && in.Alive[id] {
+			p.good = append(p.good, id)
+			p.count[id] = 0
+		}
+	}
+	sort.Strings(p.good)
+	p.target = min(max(in.State.Replicas, 1), len(p.good))
+	for _, sh := range in.State.Shards {
+		for _, r := range sh.Replicas {
+			if _, ok := p.count[r]; ok {
+				p.count[r]++
+			}
+		}
+		if len(sh.Replicas) > p.target {
+			for _, r := range sh.Replicas {
+				p.moves[r]++
+			}
+		}
+	}
+	return p
+}
+
+func (p *planner) isGood(id string) bool { _, ok := p.count[id]; return ok }
+
+// repair adds replicas to a shard short of good ones, and finishes moves:
+// it drops a surplus replica once the others are voters.
+func (p *planner) repair(sh fsm.ShardInfo) (fsm.ShardInfo, bool) {
+	good := 0
+	for _, r := range sh.Replicas {
+		if p.isGood(r) {
+			good++
+		}
+	}
+	if good < p.target {
+		return p.grow(sh, p.target-good)
+	}
+	if len(sh.Replicas) > p.target {
+		return p.shrink(sh)
+	}
+	if sh.Leader != "" && !p.isGood(sh.Leader) {
+		sh.Leader = "" // a preferred leader that left or died
+		return sh, true
+	}
+	return fsm.ShardInfo{}, false
+}
+
+// grow adds n replicas on the eligible servers holding the fewest.
+func (p *planner) grow(sh fsm.ShardInfo, n int) (fsm.ShardInfo, bool) {
+	added := false
+	for range n {
+		to, ok := p.leastLoaded(sh.Replicas)
+		if !ok {
+			break
+		}
+		sh.Replicas = append(slices.Clone(sh.Replicas), to)
+		p.count[to]++
+		added = true
+	}
+	return sh, added
+}
+
+// leastLoaded picks the eligible server with the fewest replicas that is
+// not in exclude.
+func (p *planner) leastLoaded(exclude []string) (string, bool) {
+	best, found := "", false
+	for _, id := range p.good {
+		if slices.Contains(exclude, id) {
+			continue
+		}
+		if !found || p.count[id] < p.count[best] {
+			best, found = id, true
+		}
+	}
+	return best, found
+}
+
+// shrink removes one surplus replica, once every good desired replica is a
+// voter: first a bad one (dead or leaving), else the one on the server
+// holding the most. A leader is not removed; leadership moves first.
+func (p *planner) shrink(sh fsm.ShardInfo) (fsm.ShardInfo, bool) {
+	view, ok := p.in.Shards[sh.ID]
+	if !ok {
+		return fsm.ShardInfo{}, false
+	}
+	for _, r := range sh.Replicas {
+		if p.isGood(r) && !slices.Contains(view.Voters, r) {
+			return fsm.ShardInfo{}, false // still catching up
+		}
+	}
+
+	victim := p.victim(sh)
+	if victim == view.Leader {
+		to := p.otherVoter(sh, view, victim)
+		if to == "" || sh.Leader == to {
+			return fsm.ShardInfo{}, false
+		}
+		sh.Leader = to
+		return sh, true
+	}
+	sh.Replicas = slices.DeleteFunc(slices.Clone(sh.Replicas), func(r string) bool { return r == victim })
+	if sh.Leader == victim {
+		sh.Leader = ""
+	}
+	return sh, true
+}
+
+func (p *planner) victim(sh fsm.ShardInfo) string {
+	for _, r := range sh.Replicas {
+		if !p.isGood(r) {
+			return r
+		}
+	}
+	victim := sh.Replicas[0]
+	for _, r := range sh.Replicas[1:] {
+		if p.count[r] > p.count[victim] || (p.count[r] == p.count[victim] && r > victim) {
+			victim = r
+		}
+	}
+	return victim
+}
+
+func (p *planner) otherVoter(sh fsm.ShardInfo, view ShardView, not string) string {
+	for _, r := range sh.Replicas {
+		if r != not && p.isGood(r) && slices.Contains(view.Voters, r) {
+			return r
+		}
+	}
+	return ""
+}
+
+// rebalance starts one move from the server holding the most replicas to
+// the one holding the fewest, when they differ by more than one.
+func (p *planner) rebalance() (fsm.ShardInfo, bool) {
+	if len(p.good) < 2 {
+		return fsm.ShardInfo{}, false
+	}
+	hi, lo := p.good[0], p.good[0]
+	for _, id := range p.good {
+		if p.count[id] > p.count[hi] {
+			hi = id
+		}
+		if p.count[id] < p.count[lo] {
+			lo = id
+		}
+	}
+	if p.count[hi]-p.count[lo] <= 1 || p.moves[hi] >= p.maxMoves || p.moves[lo] >= p.maxMoves {
+		return fsm.ShardInfo{}, false
+	}
+	for _, sh := range p.in.State.Shards {
+		if len(sh.Replicas) == p.target && slices.Contains(sh.Replicas, hi) && !slices.Contains(sh.Replicas, lo) {
+			sh.Replicas = append(slices.Clone(sh.Replicas), lo)
+			return sh, true
+		}
+	}
+	return fsm.ShardInfo{}, false
+}
+
+// balanceLeaders moves one shard's preferred leader from the server with
+// the highest fire load to the one with the lowest, when no move is in
+// flight and the gap exceeds one shard's worth.
+func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
+	for _, sh := range p.in.State.Shards {
+		if len(sh.Replicas) != p.target {
+			return fsm.ShardInfo{}, false
+		}
+	}
+	load := map[string]float64{}
+	for _, id := range p.good {
+		load[id] = 0
+	}
+	for _, sh := range p.in.State.Shards {
+		v, ok := p.in.Shards[sh.ID]
+		if !ok || v.Leader == "" {
+			return fsm.ShardInfo{}, false // wait until every shard reports
+		}
+		if sh.Leader != "" && sh.Leader != v.Leader {
+			return fsm.ShardInfo{}, false // a transfer is under way
+		}
+		if _, ok := load[v.Leader]; ok {
+			load[v.Leader] += 1 + v.FiresPerSecond
+		}
+	}
+
+	var best fsm.ShardInfo
+	bestGain := 0.0
+	for _, sh := range p.in.State.Shards {
+		v := p.in.Shards[sh.ID]
+		from := v.Leader
+		for _, to := range sh.Replicas {
+			if to == from || !p.isGood(to) || !slices.Contains(v.Voters, to) {
+				continue
+			}
+			w := 1 + v.FiresPerSecond
+			// Move only if it narrows the gap between the two servers.
+			if gain := load[from] - load[to] - w; gain > bestGain+1e-9 {
+				best, bestGain = sh, gain
+				best.Leader = to
+			}
+		}
+	}
+	if bestGain <= 0 {
+		return fsm.ShardInfo{}, false
+	}
+	return best, true
+}
+
+// MetaVoters returns the servers that should vote in the meta group: the n
+// eligible servers that joined first, keeping current voters that are
+// still eligible.
+func MetaVoters(st *fsm.MetaState, alive map[string]bool, current []string, n int) []string {
+	var keep, rest []*fsm.ServerInfo
+	for id, srv := range st.Servers {
+		if srv.State != fsm.ServerAlive || !alive[id] {
+			continue
+		}
+		if slices.Contains(current, id) {
+			keep = append(keep, srv)
+		} else {
+			rest = append(rest, srv)
+		}
+	}
+	byJoin := func(a, b *fsm.ServerInfo) int {
+		if a.JoinedMS != b.JoinedMS {
+			return cmp.Compare(a.JoinedMS, b.JoinedMS)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	}
+	slices.SortFunc(keep, byJoin)
+	slices.SortFunc(rest, byJoin)
+	var out []string
+	for _, srv := range append(keep, rest...) {
+		if len(out) == n {
+			break
+		}
+		out = append(out, srv.ID)
+	}
+	sort.Strings(out)
+	return out
+}
