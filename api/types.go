@@ -271,12 +271,15 @@ type Load struct {
 	ReportedAt        *time.Time `json:"reported_at,omitempty"`
 }
 
-// ClusterShard is one shard in GET /v1/cluster.
+// ClusterShard is one shard in GET /v1/cluster. Replicas are the servers
+// placement wants the shard on; Voters those that vote in its Raft group
+// now (a new replica votes once it caught up).
 type ClusterShard struct {
 	ID       int      `json:"id"`
 	Slots    []string `json:"slots"` // ranges "0-2047"
 	Leader   string   `json:"leader"`
 	Replicas []string `json:"replicas"`
+	Voters   []string `json:"voters,omitempty"`
 	Jobs     int64    `json:"jobs"`
 }
 

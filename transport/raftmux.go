@@ -103,6 +103,7 @@ func (m *Mux) Layer(group uint64, advertise net.Addr) (*StreamLayer, error) {
 		advertise: advertise,
 		connCh:    make(chan net.Conn, muxAcceptBacklog),
 		closeCh:   make(chan struct{}),
+		conns:     map[*trackedConn]struct{}{},
 	}
 	m.groups[group] = l
 	return l, nil
@@ -219,6 +220,43 @@ type StreamLayer struct {
 	connCh    chan net.Conn
 	closeCh   chan struct{}
 	closeOnce sync.Once
+
+	// conns holds every connection the layer accepted or dialed: raft's
+	// transport does not close them when it closes, and each has a reader
+	// goroutine that only a closed connection ends.
+	connMu sync.Mutex
+	conns  map[*trackedConn]struct{}
+}
+
+// trackedConn removes itself from its layer's set when closed.
+type trackedConn struct {
+	net.Conn
+	layer *StreamLayer
+	once  sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.layer.connMu.Lock()
+		delete(c.layer.conns, c)
+		c.layer.connMu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// track registers conn, or closes it when the layer is closed.
+func (l *StreamLayer) track(conn net.Conn) (net.Conn, error) {
+	tc := &trackedConn{Conn: conn, layer: l}
+	l.connMu.Lock()
+	defer l.connMu.Unlock()
+	select {
+	case <-l.closeCh:
+		conn.Close()
+		return nil, ErrMuxClosed
+	default:
+	}
+	l.conns[tc] = struct{}{}
+	return tc, nil
 }
 
 var _ raft.StreamLayer = (*StreamLayer)(nil)
@@ -235,16 +273,25 @@ func (l *StreamLayer) deliver(conn net.Conn) {
 func (l *StreamLayer) Accept() (net.Conn, error) {
 	select {
 	case conn := <-l.connCh:
-		return conn, nil
+		return l.track(conn)
 	case <-l.closeCh:
 		return nil, ErrMuxClosed
 	}
 }
 
-// Close stops this layer; the mux refuses further connections for it.
+// Close stops this layer and closes its connections; the mux refuses
+// further connections for it.
 func (l *StreamLayer) Close() error {
 	l.closeOnce.Do(func() {
+		l.connMu.Lock()
 		close(l.closeCh)
+		conns := l.conns
+		l.conns = map[*trackedConn]struct{}{}
+		l.connMu.Unlock()
+		for c := range conns {
+			c.Conn.Close()
+		}
+
 		l.mux.mu.Lock()
 		if l.mux.groups[l.group] == l {
 			delete(l.mux.groups, l.group)
@@ -277,5 +324,5 @@ func (l *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		conn.Close()
 		return nil, fmt.Errorf("write raft mux header: %w", err)
 	}
-	return conn, nil
+	return l.track(conn)
 }

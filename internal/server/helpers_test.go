@@ -1,6 +1,21 @@
 package server_test
 
-import "github.com/swarmsched/swarm/scheduler"
+import (
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/swarmsched/swarm/scheduler"
+)
+
+// testLogger logs to stderr when SWARM_TEST_LOG is set (debug a test), and
+// nowhere otherwise.
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("SWARM_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
 
 func schedulerSpec(cron string) scheduler.Spec {
 	return scheduler.Spec{Kind: scheduler.KindCron, Cron: cron}

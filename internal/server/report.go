@@ -50,6 +50,7 @@ type reportReply struct {
 	AckedVersion uint64                    `json:"acked_version"`
 	NeedClients  bool                      `json:"need_clients,omitempty"`
 	Leaders      map[int]string            `json:"leaders"`
+	Voters       map[int][]string          `json:"voters"`
 	Applied      map[int]map[string]uint64 `json:"applied"`
 	ShardJobs    map[int]int64             `json:"shard_jobs"`
 	Loads        map[string]api.Load       `json:"loads"`

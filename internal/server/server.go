@@ -60,6 +60,7 @@ type Server struct {
 	sentClients uint64
 	reportFail  logx.Limiter
 
+	stopOnce sync.Once
 	leftOnce sync.Once
 	left     chan struct{}
 
@@ -408,7 +409,12 @@ func (s *Server) runner(n int) *shard.Runner {
 }
 
 // Stop ends serving and closes everything, in the reverse order of Start.
+// It is safe to call more than once.
 func (s *Server) Stop() {
+	s.stopOnce.Do(s.stop)
+}
+
+func (s *Server) stop() {
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.httpSrv.Shutdown(ctx)

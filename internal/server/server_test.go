@@ -18,10 +18,8 @@ import (
 	"github.com/swarmsched/swarm/internal/server"
 	"github.com/swarmsched/swarm/protocol"
 	"github.com/swarmsched/swarm/shard"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startServer runs a real single-node server on loopback ports.
 func startServer(t *testing.T, dir string) *server.Server {
@@ -101,6 +99,8 @@ func (w *worker) close() {
 	w.wg.Wait()
 }
 
+var testHTTP = &http.Client{Timeout: 20 * time.Second}
+
 func do(t *testing.T, method, url string, body any, out any) int {
 	t.Helper()
 	var r io.Reader
@@ -111,7 +111,7 @@ func do(t *testing.T, method, url string, body any, out any) int {
 	}
 	req, err := http.NewRequest(method, url, r)
 	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/swarmsched/swarm/api"
@@ -29,8 +30,9 @@ func (s *Server) clusterStatus() api.Cluster {
 		out.Servers = append(out.Servers, cs)
 	}
 	for _, info := range st.Shards {
-		out.Shards = append(out.Shards, s.shardStatus(st, info, reply))
-		if len(info.Replicas) < st.Replicas {
+		sh := s.shardStatus(st, info, reply)
+		out.Shards = append(out.Shards, sh)
+		if len(sh.Voters) < st.Replicas {
 			out.UnderReplicated++
 		}
 	}
@@ -44,9 +46,13 @@ func (s *Server) shardStatus(st *fsm.MetaState, info fsm.ShardInfo, reply report
 	for _, r := range st.SlotRangesOf(info.ID) {
 		cs.Slots = append(cs.Slots, fmt.Sprintf("%d-%d", r.From, r.To))
 	}
+	cs.Voters = reply.Voters[info.ID]
 	if r := s.runner(info.ID); r != nil && r.Group.IsLeader() {
 		cs.Jobs = r.Shard.JobCount()
+		cs.Voters, _ = configOf(r.Group.Raft)
 	}
+	cs.Voters = slices.Clone(cs.Voters)
+	sort.Strings(cs.Voters)
 	return cs
 }
 

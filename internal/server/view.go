@@ -52,6 +52,7 @@ func (v *view) accept(r *report, metaLeader string, now time.Time) reportReply {
 	out := reportReply{
 		MetaLeader: metaLeader,
 		Leaders:    map[int]string{},
+		Voters:     map[int][]string{},
 		Applied:    map[int]map[string]uint64{},
 		ShardJobs:  map[int]int64{},
 		Loads:      map[string]api.Load{},
@@ -70,6 +71,7 @@ func (v *view) accept(r *report, metaLeader string, now time.Time) reportReply {
 			if sh.Leader && sh.Term >= terms[sh.ID] {
 				terms[sh.ID] = sh.Term
 				out.Leaders[sh.ID] = id
+				out.Voters[sh.ID] = sh.Voters
 				out.ShardJobs[sh.ID] = sh.Jobs
 			}
 		}

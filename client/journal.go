@@ -1,0 +1,207 @@
+package client
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/swarmsched/swarm/protocol"
+)
+
+// journalFile is the journal's name inside DataDir.
+const journalFile = "journal.db"
+
+// Journal buckets.
+var (
+	bucketRuns    = []byte("runs")    // runKey -> runRecord: runs that have not ended
+	bucketResults = []byte("results") // runKey -> protocol.Result: not yet confirmed
+	bucketMeta    = []byte("meta")    // "client_id" -> id
+)
+
+var metaClientID = []byte("client_id")
+
+// Run kinds in the journal.
+const (
+	kindProcess = "process"
+	kindHandler = "handler"
+)
+
+// runKey names one run: an execution and its attempt.
+type runKey struct {
+	execID  string
+	attempt int
+}
+
+func (k runKey) bytes() []byte {
+	return []byte(k.execID + "\x00" + strconv.Itoa(k.attempt))
+}
+
+// runRecord is a journalled run. PID and ProcStart name the group leader
+// (the exec shim) once it started.
+type runRecord struct {
+	Fire      protocol.Fire `json:"fire"`
+	Kind      string        `json:"kind"`
+	PID       int           `json:"pid,omitempty"`
+	ProcStart uint64        `json:"proc_start,omitempty"`
+	StartedAt time.Time     `json:"started_at"`
+	RunDir    string        `json:"run_dir,omitempty"`
+}
+
+func (r runRecord) key() runKey { return runKey{r.Fire.ExecID, r.Fire.Attempt} }
+
+// journal is the client's bbolt file of running processes and unconfirmed
+// results. Every write is one fsynced transaction.
+type journal struct {
+	db *bolt.DB
+}
+
+func openJournal(dir string) (*journal, error) {
+	db, err := bolt.Open(filepath.Join(dir, journalFile), 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open journal: %w", ErrDataDirInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRuns, bucketResults, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("create journal buckets: %w", err)
+	}
+	return &journal{db: db}, nil
+}
+
+func (j *journal) close() error {
+	if err := j.db.Close(); err != nil {
+		return fmt.Errorf("close journal: %w", err)
+	}
+	return nil
+}
+
+// clientID returns the persisted client id, creating "<host>-<random>"
+// on first use.
+func (j *journal) clientID() (string, error) {
+	var id string
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if v := b.Get(metaClientID); v != nil {
+			id = string(v)
+			return nil
+		}
+		id = newClientID()
+		return b.Put(metaClientID, []byte(id))
+	})
+	if err != nil {
+		return "", fmt.Errorf("journal client id: %w", err)
+	}
+	return id, nil
+}
+
+func newClientID() string {
+	var r [4]byte
+	_, _ = rand.Read(r[:]) // crypto/rand never fails on Linux
+	return hostPart() + "-" + hex.EncodeToString(r[:])
+}
+
+// putRun records a run that starts (or its pid once known).
+func (j *journal) putRun(rec runRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode run: %w", err)
+	}
+	err = j.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRuns).Put(rec.key().bytes(), v)
+	})
+	if err != nil {
+		return fmt.Errorf("journal run: %w", err)
+	}
+	return nil
+}
+
+// dropRun forgets a run that never started.
+func (j *journal) dropRun(k runKey) error {
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRuns).Delete(k.bytes())
+	})
+	if err != nil {
+		return fmt.Errorf("journal drop run: %w", err)
+	}
+	return nil
+}
+
+// finish replaces a run by its result in one transaction, so a crash
+// leaves either the run (and it is looked at again) or the result.
+func (j *journal) finish(res protocol.Result) error {
+	v, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	k := runKey{res.ExecID, res.Attempt}.bytes()
+	err = j.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketRuns).Delete(k); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketResults).Put(k, v)
+	})
+	if err != nil {
+		return fmt.Errorf("journal result: %w", err)
+	}
+	return nil
+}
+
+// confirm forgets a result the server confirmed.
+func (j *journal) confirm(k runKey) error {
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketResults).Delete(k.bytes())
+	})
+	if err != nil {
+		return fmt.Errorf("journal confirm: %w", err)
+	}
+	return nil
+}
+
+// load returns every journalled run and unconfirmed result.
+func (j *journal) load() ([]runRecord, []protocol.Result, error) {
+	var runs []runRecord
+	var results []protocol.Result
+	err := j.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketRuns).ForEach(func(_, v []byte) error {
+			var rec runRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode run: %w", err)
+			}
+			runs = append(runs, rec)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketResults).ForEach(func(_, v []byte) error {
+			var res protocol.Result
+			if err := json.Unmarshal(v, &res); err != nil {
+				return fmt.Errorf("decode result: %w", err)
+			}
+			results = append(results, res)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load journal: %w", err)
+	}
+	return runs, results, nil
+}
