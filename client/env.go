@@ -35,6 +35,9 @@ func fireEnv(base []string, f *protocol.Fire) []string {
 		"SWARM_PIECE_COUNT="+strconv.Itoa(piece.Count),
 		"SWARM_PIECE_PARAMETER="+piece.Parameter,
 		"SWARM_DATA="+dataJSON(f.Data),
+		"SWARM_SHARD="+strconv.Itoa(f.Shard),
+		"SWARM_TERM="+strconv.FormatUint(f.Term, 10),
+		"SWARM_LEADER="+f.Leader,
 	)
 	for _, k := range sortedKeys(f.Data) {
 		env = append(env, dataEnvName(k)+"="+f.Data[k])

@@ -2,8 +2,11 @@ package fsm
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -189,4 +192,42 @@ func unmarshal(b []byte, v any) error {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return nil
+}
+
+// Digest hashes the replicated state of the store (every bucket but the
+// applied index), so replicas of a shard can be compared: at the same
+// applied index they must have the same digest.
+func (s *Shard) Digest() (applied uint64, sum string, err error) {
+	h := sha256.New()
+	err = s.view(func(tx *bolt.Tx) error {
+		applied = getU64(tx.Bucket(bucketMeta), keyApplied)
+		for _, name := range allBuckets {
+			if err := digestBucket(h, name, tx.Bucket(name), 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return applied, hex.EncodeToString(h.Sum(nil)), err
+}
+
+func digestBucket(h hash.Hash, name []byte, b *bolt.Bucket, depth int) error {
+	h.Write([]byte{byte(depth), byte(len(name))})
+	h.Write(name)
+	return b.ForEach(func(k, v []byte) error {
+		if depth == 0 && bytes.Equal(name, bucketMeta) && bytes.Equal(k, keyApplied) {
+			return nil
+		}
+		if v == nil { // a nested bucket
+			return digestBucket(h, k, b.Bucket(k), depth+1)
+		}
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+		h.Write(n[:])
+		h.Write(k)
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write(v)
+		return nil
+	})
 }

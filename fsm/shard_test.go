@@ -416,3 +416,22 @@ func TestExecIDRoundTrip(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestDigestMatchesAcrossReplicasOfTheSameLog(t *testing.T) {
+	a, b := newHarness(t), newHarness(t)
+	for _, h := range []*harness{a, b} {
+		rec := h.create("g", "a", t0.Add(time.Second))
+		h.fire(rec, t0.Add(time.Second), t0.Add(2*time.Second), "w1")
+	}
+	ia, da, err := a.s.Digest()
+	require.NoError(t, err)
+	ib, db, err := b.s.Digest()
+	require.NoError(t, err)
+	require.Equal(t, ia, ib)
+	require.Equal(t, da, db)
+
+	b.create("g", "b", t0.Add(time.Minute))
+	_, db, err = b.s.Digest()
+	require.NoError(t, err)
+	require.NotEqual(t, da, db, "different state, different digest")
+}

@@ -108,6 +108,10 @@ type Fire struct {
 
 	// TimeoutMS bounds the run; zero means no timeout.
 	TimeoutMS int64 `json:"timeout_ms,omitempty"`
+
+	// Leader is the server that led the shard in Term and sent the fire
+	// (for audit: a fire is only ever sent by its shard's leader).
+	Leader string `json:"leader,omitempty"`
 }
 
 // Ack answers a Fire: Accepted true means the run started; false means the

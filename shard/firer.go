@@ -260,6 +260,9 @@ func (f *Firer) logScanError(err error) {
 // recover runs once per term: wait until all committed entries are
 // applied, then queue every execution that is committed but not done.
 func (f *Firer) recover(ctx context.Context) bool {
+	if bugs.skipBarrier {
+		return ctx.Err() == nil
+	}
 	for {
 		err := f.bar.Barrier(ProposeTimeout)
 		if err == nil {
@@ -335,6 +338,9 @@ func (f *Firer) commit(items []fsm.FireItem) error {
 		Keep:      f.cfg.Keep,
 		FireBatch: &fsm.FireBatch{Term: f.term, Items: items},
 	}
+	if bugs.dispatchFirst {
+		f.dispatchUncommitted(items)
+	}
 	res, err := f.group.Propose(cmd)
 	if err != nil {
 		// The batch may still commit; the next reload finds it.
@@ -380,3 +386,23 @@ func (f *Firer) Enqueue(ids ...string) {
 
 // FiresPerSecond is the rate of fires this loop handed out recently.
 func (f *Firer) FiresPerSecond() float64 { return f.fired.rate(f.cfg.Clock.Now()) }
+
+// dispatchUncommitted is the dispatch-before-commit defect (bugs): it
+// sends the planned fires now, with no committed record.
+func (f *Firer) dispatchUncommitted(items []fsm.FireItem) {
+	for _, it := range items {
+		rec, err := f.store.Job(it.Key)
+		if err != nil || rec == nil {
+			continue
+		}
+		for _, e := range it.Execs {
+			if e.Skipped || e.Target == "" {
+				continue
+			}
+			exec := &fsm.ExecRecord{Execution: api.Execution{ID: e.ID, Job: it.Key, ScheduledAt: time.UnixMilli(e.ScheduledMS).UTC(), Attempt: 1, Piece: e.Piece}, JobID: rec.Job.ID}
+			fire := buildFire(exec, rec, f.cfg.Shard, f.term, f.cfg.Clock.Now())
+			fire.Leader = f.cfg.NodeID
+			f.cfg.Dispatcher.Deliver(context.Background(), Target{Client: e.Target, Server: e.Server}, fire)
+		}
+	}
+}

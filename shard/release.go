@@ -291,6 +291,7 @@ func (q *releaseQueue) refusedBy(id string) map[string]bool {
 // deliver sends the fire to its committed target.
 func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobRecord, now time.Time) {
 	fire := buildFire(e, rec, f.cfg.Shard, f.term, now)
+	fire.Leader = f.cfg.NodeID
 	t := Target{Client: e.Target, Server: e.Server}
 	if err := f.cfg.Dispatcher.Deliver(ctx, t, fire); err != nil {
 		// Not handed over. A fire never sent may go elsewhere; one that

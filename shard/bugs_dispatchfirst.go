@@ -1,0 +1,5 @@
+//go:build swarmbug_dispatchfirst
+
+package shard
+
+func init() { bugs.dispatchFirst = true }
