@@ -112,6 +112,10 @@ type Fire struct {
 	// Leader is the server that led the shard in Term and sent the fire
 	// (for audit: a fire is only ever sent by its shard's leader).
 	Leader string `json:"leader,omitempty"`
+
+	// Perform is the job's perform setting when it is not the default
+	// websocket (an http or kafka fire carries where it goes).
+	Perform *api.Perform `json:"perform,omitempty"`
 }
 
 // Ack answers a Fire: Accepted true means the run started; false means the

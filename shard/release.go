@@ -331,5 +331,14 @@ func buildFire(e *fsm.ExecRecord, rec *fsm.JobRecord, shard int, term uint64, no
 		Data:        rec.Job.Data,
 		Piece:       e.Piece,
 		TimeoutMS:   rec.Job.Timeout.D().Milliseconds(),
+		Perform:     performOf(&rec.Job),
 	}
+}
+
+func performOf(j *api.Job) *api.Perform {
+	if j.Perform.Kind == "" || j.Perform.Kind == api.PerformWebSocket {
+		return nil
+	}
+	p := j.Perform
+	return &p
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,14 @@ func newDispatcher(s *Server) *dispatcher {
 // chosen target is reserved until delivery, so fires committed together
 // do not all land on one client's last free slot.
 func (d *dispatcher) Pick(job *api.Job, pieces int, exclude map[string]bool, seq uint64) []shard.Target {
+	if kind := job.Perform.Kind; kind != "" && kind != api.PerformWebSocket {
+		// The leader performs it itself: one virtual target per piece.
+		out := make([]shard.Target, max(pieces, 1))
+		for i := range out {
+			out[i] = shard.Target{Client: performTarget(kind)}
+		}
+		return out
+	}
 	if job.Routing == api.RoutingAny {
 		seq = rand.Uint64()
 	}
@@ -96,6 +105,9 @@ func (d *dispatcher) release(client string) {
 // Deliver hands the fire to the hub holding the target's socket: this
 // server's, or another server's through a batched internal call.
 func (d *dispatcher) Deliver(ctx context.Context, t shard.Target, f *protocol.Fire) error {
+	if kind, ok := performKind(t.Client); ok {
+		return d.s.perform(ctx, kind, f)
+	}
 	d.release(t.Client)
 	server := t.Server
 	if server == "" || server == d.s.id.NodeID {
@@ -128,9 +140,10 @@ func (d *dispatcher) deliverRemote(ctx context.Context, server, client string, f
 	}
 }
 
-// Connected reports whether the client is connected to any server.
+// Connected reports whether the client is connected to any server. A
+// perform target is always there: the leader performs it.
 func (d *dispatcher) Connected(client string) bool {
-	if d.s.hub.Connected(client) {
+	if _, ok := performKind(client); ok || d.s.hub.Connected(client) {
 		return true
 	}
 	_, ok := d.s.view.clientServer(client, d.s.id.NodeID)
@@ -151,4 +164,11 @@ func (d *dispatcher) Kill(client, execID string) error {
 	ctx, cancel := context.WithTimeout(d.s.ctx, peerTimeout)
 	defer cancel()
 	return d.s.peers.call(ctx, server, "POST", "/v1/internal/kill", killRequest{Client: client, Kill: k}, nil)
+}
+
+// performTarget names the virtual target of a perform kind ("@http").
+func performTarget(kind string) string { return "@" + kind }
+
+func performKind(target string) (string, bool) {
+	return strings.CutPrefix(target, "@")
 }

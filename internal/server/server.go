@@ -49,9 +49,10 @@ type Server struct {
 	httpSrv  *http.Server
 	api      *transport.API
 
-	view    *view
-	peers   *peers
-	members *members
+	view       *view
+	peers      *peers
+	members    *members
+	performers map[string]transport.Performer
 
 	batchMu      sync.Mutex
 	fireBatchers map[string]*batcher[fireItem, string]
@@ -121,6 +122,9 @@ func (s *Server) start(ctx context.Context) error {
 		return err
 	}
 	if err := s.openHub(); err != nil {
+		return err
+	}
+	if err := s.openPerformers(); err != nil {
 		return err
 	}
 	// The HTTP API serves before the cluster is up: a joining server must
@@ -440,6 +444,7 @@ func (s *Server) stop() {
 			s.log.Warn("close shard", "shard", n, "error", err)
 		}
 	}
+	s.closePerformers()
 	if s.metaGroup != nil {
 		if err := s.metaGroup.Close(); err != nil {
 			s.log.Warn("close meta group", "error", err)
