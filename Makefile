@@ -24,8 +24,9 @@ run: build ## run a single-node server with a local worker on ./data
 
 .PHONY: test
 test: ## run the CI test suite (with the race detector)
+	./scripts/install-quartz.sh
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 18m $(PKGS)
 
 .PHONY: race
 race: ## run every test with the race detector, twice

@@ -150,7 +150,8 @@ type Result struct {
 	Attempt    int       `json:"attempt"`
 	State      string    `json:"state"` // succeeded, failed, timed_out, killed, lost
 	ExitCode   *int      `json:"exit_code,omitempty"`
-	Output     string    `json:"output,omitempty"` // bounded tail
+	HTTPStatus int       `json:"http_status,omitempty"` // the response status of an http perform
+	Output     string    `json:"output,omitempty"`      // bounded tail
 	Error      string    `json:"error,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at"`

@@ -13,9 +13,17 @@ import (
 func (f *Firer) OnAck(client string, a *protocol.Ack) {
 	now := f.cfg.Clock.Now()
 	if !a.Accepted {
-		f.rel.refuse(a.ExecID, client)
-		f.rel.push(a.ExecID, now.UnixMilli())
-		f.upd.add(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli()}, nil)
+		// A client that cannot take the fire for good (it may not run the
+		// command, lacks the handler, is draining) is not asked again; one
+		// that is only full may take it once it has room.
+		if a.Reason == "capacity" {
+			f.rel.unsent(a.ExecID)
+		} else {
+			f.rel.refuse(a.ExecID, client)
+		}
+		f.upd.add(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli()}, func(bool, error) {
+			f.rel.push(a.ExecID, now.Add(noClientRetry).UnixMilli())
+		})
 		return
 	}
 	f.rel.acked(a.ExecID, client)
@@ -38,7 +46,7 @@ func (f *Firer) OnResult(client string, r *protocol.Result, done func(error)) {
 		State:    r.State,
 		ExitCode: r.ExitCode,
 		Output:   r.Output,
-		Error:    r.Error,
+		Error:    r.Error, HTTPStatus: r.HTTPStatus,
 	}
 	if u.AtMS <= 0 {
 		u.AtMS = f.cfg.Clock.Now().UnixMilli()

@@ -134,9 +134,11 @@ type proposer interface {
 	Propose(c *fsm.Command) (*fsm.Result, error)
 }
 
-// barrier waits until every committed entry is applied.
+// barrier waits until every committed entry is applied; VerifyLeader
+// confirms with a quorum that this member still leads.
 type barrier interface {
 	Barrier(timeout time.Duration) error
+	VerifyLeader() error
 }
 
 // Firer runs a shard leader's fire loop for one term. Start it when the
@@ -158,6 +160,7 @@ type Firer struct {
 
 	scanFail logx.Limiter
 	fired    meter
+	verified time.Time // last leadership check, owned by releaseLoop
 
 	// TestSignals are no-ops unless a test arms them.
 	TestSignals FirerSignals

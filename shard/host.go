@@ -286,3 +286,6 @@ func (g *Group) ProposeMeta(c *fsm.MetaCommand) error {
 func (g *Group) Barrier(timeout time.Duration) error {
 	return g.Raft.Barrier(timeout).Error()
 }
+
+// VerifyLeader confirms with a quorum that this member still leads.
+func (g *Group) VerifyLeader() error { return g.Raft.VerifyLeader().Error() }

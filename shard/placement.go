@@ -28,9 +28,14 @@ type ShardView struct {
 type PlanInput struct {
 	State *fsm.MetaState
 
-	// Alive lists the servers that are up (failure detection and recent
-	// load reports agree). A server missing from it is down.
-	Alive map[string]bool
+	// Up lists the servers seen recently (failure detection or a recent
+	// report): only they receive new replicas or leaderships.
+	Up map[string]bool
+
+	// Gone lists the servers unseen for longer than the dead-server
+	// timeout: their replicas are re-created elsewhere. A server neither
+	// up nor gone is suspect: it keeps its replicas, and gets nothing new.
+	Gone map[string]bool
 
 	// Shards holds the latest report of each shard's leader.
 	Shards map[int]ShardView
@@ -67,8 +72,9 @@ func Plan(in PlanInput) []fsm.ShardInfo {
 
 type planner struct {
 	in       PlanInput
-	good     []string       // eligible servers, sorted
-	count    map[string]int // replicas per eligible server (desired sets)
+	good     []string       // servers whose replicas count, sorted
+	eligible []string       // good servers that may receive more, sorted
+	count    map[string]int // replicas per good server (desired sets)
 	moves    map[string]int // moves in flight per server
 	maxMoves int
 	target   int // replicas per shard
@@ -80,12 +86,16 @@ func newPlanner(in PlanInput) *planner {
 		p.maxMoves = DefaultMaxMovesPerServer
 	}
 	for id, srv := range in.State.Servers {
-		if srv.State == fsm.ServerAlive && in.Alive[id] {
+		if srv.State == fsm.ServerAlive && !in.Gone[id] {
 			p.good = append(p.good, id)
 			p.count[id] = 0
+			if in.Up[id] {
+				p.eligible = append(p.eligible, id)
+			}
 		}
 	}
 	sort.Strings(p.good)
+	sort.Strings(p.eligible)
 	p.target = min(max(in.State.Replicas, 1), len(p.good))
 	for _, sh := range in.State.Shards {
 		for _, r := range sh.Replicas {
@@ -104,6 +114,8 @@ func newPlanner(in PlanInput) *planner {
 
 func (p *planner) isGood(id string) bool { _, ok := p.count[id]; return ok }
 
+func (p *planner) isEligible(id string) bool { return slices.Contains(p.eligible, id) }
+
 // repair adds replicas to a shard short of good ones, and finishes moves:
 // it drops a surplus replica once the others are voters.
 func (p *planner) repair(sh fsm.ShardInfo) (fsm.ShardInfo, bool) {
@@ -119,8 +131,8 @@ func (p *planner) repair(sh fsm.ShardInfo) (fsm.ShardInfo, bool) {
 	if len(sh.Replicas) > p.target {
 		return p.shrink(sh)
 	}
-	if sh.Leader != "" && !p.isGood(sh.Leader) {
-		sh.Leader = "" // a preferred leader that left or died
+	if sh.Leader != "" && !p.isEligible(sh.Leader) {
+		sh.Leader = "" // a preferred leader that left, died or went quiet
 		return sh, true
 	}
 	return fsm.ShardInfo{}, false
@@ -145,7 +157,7 @@ func (p *planner) grow(sh fsm.ShardInfo, n int) (fsm.ShardInfo, bool) {
 // not in exclude.
 func (p *planner) leastLoaded(exclude []string) (string, bool) {
 	best, found := "", false
-	for _, id := range p.good {
+	for _, id := range p.eligible {
 		if slices.Contains(exclude, id) {
 			continue
 		}
@@ -203,7 +215,7 @@ func (p *planner) victim(sh fsm.ShardInfo) string {
 
 func (p *planner) otherVoter(sh fsm.ShardInfo, view ShardView, not string) string {
 	for _, r := range sh.Replicas {
-		if r != not && p.isGood(r) && slices.Contains(view.Voters, r) {
+		if r != not && p.isEligible(r) && slices.Contains(view.Voters, r) {
 			return r
 		}
 	}
@@ -213,11 +225,11 @@ func (p *planner) otherVoter(sh fsm.ShardInfo, view ShardView, not string) strin
 // rebalance starts one move from the server holding the most replicas to
 // the one holding the fewest, when they differ by more than one.
 func (p *planner) rebalance() (fsm.ShardInfo, bool) {
-	if len(p.good) < 2 {
-		return fsm.ShardInfo{}, false
+	if len(p.eligible) < 2 || len(p.eligible) < len(p.good) {
+		return fsm.ShardInfo{}, false // not while a server is suspect
 	}
-	hi, lo := p.good[0], p.good[0]
-	for _, id := range p.good {
+	hi, lo := p.eligible[0], p.eligible[0]
+	for _, id := range p.eligible {
 		if p.count[id] > p.count[hi] {
 			hi = id
 		}
@@ -247,7 +259,7 @@ func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 		}
 	}
 	load := map[string]float64{}
-	for _, id := range p.good {
+	for _, id := range p.eligible {
 		load[id] = 0
 	}
 	for _, sh := range p.in.State.Shards {
@@ -268,8 +280,11 @@ func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 	for _, sh := range p.in.State.Shards {
 		v := p.in.Shards[sh.ID]
 		from := v.Leader
+		if _, ok := load[from]; !ok {
+			continue // its leader is suspect: leave it be
+		}
 		for _, to := range sh.Replicas {
-			if to == from || !p.isGood(to) || !slices.Contains(v.Voters, to) {
+			if to == from || !p.isEligible(to) || !slices.Contains(v.Voters, to) {
 				continue
 			}
 			w := 1 + v.FiresPerSecond
@@ -287,17 +302,17 @@ func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 }
 
 // MetaVoters returns the servers that should vote in the meta group: the n
-// eligible servers that joined first, keeping current voters that are
-// still eligible.
-func MetaVoters(st *fsm.MetaState, alive map[string]bool, current []string, n int) []string {
+// servers that joined first, keeping current voters that are not gone;
+// a server that is not up is not made a voter.
+func MetaVoters(st *fsm.MetaState, up, gone map[string]bool, current []string, n int) []string {
 	var keep, rest []*fsm.ServerInfo
 	for id, srv := range st.Servers {
-		if srv.State != fsm.ServerAlive || !alive[id] {
+		if srv.State != fsm.ServerAlive || gone[id] {
 			continue
 		}
 		if slices.Contains(current, id) {
 			keep = append(keep, srv)
-		} else {
+		} else if up[id] {
 			rest = append(rest, srv)
 		}
 	}

@@ -52,7 +52,11 @@ func (c *cluster) view() map[int]shard.ShardView {
 // step runs one placement pass and one reconcile round of every shard
 // leader. It returns the number of placement changes.
 func (c *cluster) step(t require.TestingT) int {
-	ops := shard.Plan(shard.PlanInput{State: c.st, Alive: c.alive, Shards: c.view()})
+	gone := map[string]bool{}
+	for id, up := range c.alive {
+		gone[id] = !up
+	}
+	ops := shard.Plan(shard.PlanInput{State: c.st, Up: c.alive, Gone: gone, Shards: c.view()})
 	for _, op := range ops {
 		for i := range c.st.Shards {
 			if c.st.Shards[i].ID == op.ID {
@@ -170,6 +174,18 @@ func TestPlanMovesReplicasOntoNewServers(t *testing.T) {
 	}
 }
 
+func TestPlanGivesNothingNewToASuspectServer(t *testing.T) {
+	c := newCluster(3, 6, 3)
+	c.settle(t)
+	c.addServer("s3", 3)
+	ops := shard.Plan(shard.PlanInput{State: c.st, Up: map[string]bool{"s0": true, "s1": true, "s3": true}, Gone: map[string]bool{}, Shards: c.view()})
+	for _, op := range ops {
+		require.NotEqual(t, "s2", op.Leader, "a suspect server is not preferred as leader")
+		require.Len(t, op.Replicas, 3, "no move while a server is suspect: %v", ops)
+		require.NotContains(t, op.Replicas, "s3", "no move onto the new server while another is suspect")
+	}
+}
+
 func TestPlanReplacesADeadServer(t *testing.T) {
 	c := newCluster(4, 8, 3)
 	c.settle(t)
@@ -246,8 +262,9 @@ func TestMetaVotersKeepsTheFirstJoined(t *testing.T) {
 		st.Servers[id] = &fsm.ServerInfo{ID: id, State: fsm.ServerAlive, JoinedMS: int64(i)}
 		alive[id] = true
 	}
-	require.Equal(t, []string{"a", "b", "c"}, shard.MetaVoters(st, alive, []string{"a"}, 3))
-	alive["b"] = false
-	require.Equal(t, []string{"a", "c", "d"}, shard.MetaVoters(st, alive, []string{"a", "b", "c"}, 3))
-	require.Equal(t, []string{"c", "d", "e"}, shard.MetaVoters(st, alive, []string{"c", "d", "e"}, 3), "current voters stay")
+	none := map[string]bool{}
+	require.Equal(t, []string{"a", "b", "c"}, shard.MetaVoters(st, alive, none, []string{"a"}, 3))
+	require.Equal(t, []string{"a", "b", "c"}, shard.MetaVoters(st, map[string]bool{"a": true}, none, []string{"a", "b", "c"}, 3), "a quiet voter stays until it is gone")
+	require.Equal(t, []string{"a", "c", "d"}, shard.MetaVoters(st, alive, map[string]bool{"b": true}, []string{"a", "b", "c"}, 3))
+	require.Equal(t, []string{"c", "d", "e"}, shard.MetaVoters(st, alive, none, []string{"c", "d", "e"}, 3), "current voters stay")
 }

@@ -150,6 +150,13 @@ func (q *releaseQueue) done(id string) {
 	q.mu.Unlock()
 }
 
+// unsent forgets that id was sent (its target gave it back).
+func (q *releaseQueue) unsent(id string) {
+	q.mu.Lock()
+	delete(q.sent, id)
+	q.mu.Unlock()
+}
+
 func (q *releaseQueue) refuse(id, client string) map[string]bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -194,6 +201,14 @@ func (f *Firer) releaseLoop(ctx context.Context) {
 
 		now := f.cfg.Clock.Now()
 		ids, wait := f.rel.due(now.UnixMilli())
+		if len(ids) > 0 && !f.stillLeads(now) {
+			// A deposed leader that has not noticed yet (it was paused,
+			// or cut off) sends nothing; its term is ending.
+			for _, id := range ids {
+				f.rel.push(id, now.Add(f.cfg.Tick).UnixMilli())
+			}
+			ids = nil
+		}
 		for _, id := range ids {
 			f.release(ctx, id, now)
 		}
@@ -217,6 +232,24 @@ func (f *Firer) releaseLoop(ctx context.Context) {
 		case <-timer.C():
 		}
 	}
+}
+
+// verifyEvery bounds how old a leadership check may be when the release
+// loop hands fires out.
+const verifyEvery = 50 * time.Millisecond
+
+// stillLeads confirms, at most every verifyEvery, that this member still
+// leads its group, so a leader that was paused past an election does not
+// send fires in its old term when it wakes.
+func (f *Firer) stillLeads(now time.Time) bool {
+	if now.Sub(f.verified) < verifyEvery {
+		return true
+	}
+	if err := f.bar.VerifyLeader(); err != nil {
+		return false
+	}
+	f.verified = f.cfg.Clock.Now()
+	return true
 }
 
 // release hands one execution to its target, or finds a target first, or

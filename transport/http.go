@@ -28,7 +28,14 @@ type API struct {
 	version string
 	logger  *slog.Logger
 	mux     *http.ServeMux
+
+	// ready, when set, tells /healthz whether the server serves yet.
+	ready func() error
 }
+
+// SetReady makes /healthz answer 503 with the error ready returns, until
+// it returns nil.
+func (a *API) SetReady(ready func() error) { a.ready = ready }
 
 // NewAPI builds the handler tree. extra handlers (the WebSocket hub,
 // metrics, the dashboard) are mounted by the caller with Handle.
@@ -74,10 +81,19 @@ func (a *API) routes() {
 	m.HandleFunc("GET /v1/cluster", a.cluster)
 	m.HandleFunc("GET /v1/clients", a.clients)
 	m.HandleFunc("GET /v1/version", a.versionInfo)
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "ok\n")
-	})
+	m.HandleFunc("GET /healthz", a.healthz)
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	if a.ready != nil {
+		if err := a.ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, err.Error()+"\n")
+			return
+		}
+	}
+	io.WriteString(w, "ok\n")
 }
 
 // ServeHTTP routes the request; requests no route matches get the JSON

@@ -1,5 +1,3 @@
-// Package clock abstracts time for loops that wait, so tests can drive them
-// with a fake clock instead of sleeping.
 package clock
 
 import (

@@ -31,11 +31,17 @@ var _ transport.Backend = (*backend)(nil)
 
 // shardOf maps a job key to its shard with the current slot map.
 func (b *backend) shardOf(key string) (int, error) {
-	n, ok := b.s.meta.State().ShardOfSlot(shard.Slot(key))
-	if !ok {
-		return 0, api.Unavailable("no shard owns job %s yet; retry", key)
+	deadline := time.Now().Add(leaderWait)
+	for {
+		n, ok := b.s.meta.State().ShardOfSlot(shard.Slot(key))
+		if ok {
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, api.Unavailable("no shard owns job %s yet (the server is starting); retry", key)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return n, nil
 }
 
 // leaderWait bounds how long a request waits for its shard to elect a
@@ -43,31 +49,34 @@ func (b *backend) shardOf(key string) (int, error) {
 const leaderWait = 5 * time.Second
 
 // leader returns the runner of shard n when this server leads it. While
-// the shard has no leader at all, it waits up to leaderWait for one.
+// no server is known to lead the shard (an election), it waits up to
+// leaderWait for one.
 func (b *backend) leader(n int) (*shard.Runner, error) {
-	r := b.s.runner(n)
 	deadline := time.Now().Add(leaderWait)
-	for r != nil && !r.Group.IsLeader() && r.Group.LeaderID() == "" && time.Now().Before(deadline) {
+	for b.s.shardLeader(n) == "" && time.Now().Before(deadline) {
 		select {
 		case <-b.s.ctx.Done():
 			return nil, api.Unavailable("server is stopping")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	r := b.s.runner(n)
 	if r == nil || !r.Group.IsLeader() {
-		// TODO: forward to the shard leader's server; until the cluster
-		// forwards requests, a request for a shard led elsewhere fails
-		// with 503 and the caller must retry on the leader.
-		return nil, api.Unavailable("shard %d is not led by this server (leader %q); retry", n, b.leaderName(r))
+		return nil, api.Unavailable("shard %d is not led by this server (leader %q); retry", n, b.s.shardLeader(n))
 	}
 	return r, nil
 }
 
-func (b *backend) leaderName(r *shard.Runner) string {
-	if r == nil {
-		return ""
+// awaitLeader returns the server leading shard n, waiting up to
+// leaderWait while none is known.
+func (b *backend) awaitLeader(n int) string {
+	deadline := time.Now().Add(leaderWait)
+	for {
+		if id := b.s.shardLeader(n); id != "" || time.Now().After(deadline) {
+			return id
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return r.Group.LeaderID()
 }
 
 func (b *backend) leaderOfKey(key string) (*shard.Runner, error) {
@@ -262,13 +271,42 @@ func (b *backend) ListJobs(ctx context.Context, group, cursor string, limit int)
 // shardJobs lists one shard's jobs here if this server leads it, else
 // from its leader.
 func (b *backend) shardJobs(ctx context.Context, n int, group, after string, limit int) ([]api.Job, error) {
-	if leader := b.s.shardLeader(n); leader != "" && leader != b.s.id.NodeID {
+	var jobs []api.Job
+	err := b.onLeader(ctx, n, func(leader string) error {
+		if leader == b.s.id.NodeID {
+			var err error
+			jobs, err = b.localJobs(n, group, after, limit)
+			return err
+		}
 		q := url.Values{"group": {group}, "after": {after}, "limit": {strconv.Itoa(limit)}}
 		var out api.JobList
 		err := b.s.peers.call(ctx, leader, "GET", fmt.Sprintf("/v1/internal/shards/%d/jobs?%s", n, q.Encode()), nil, &out)
-		return out.Jobs, err
+		jobs = out.Jobs
+		return err
+	})
+	return jobs, err
+}
+
+// onLeader runs fn with the server leading shard n (this one or another).
+// While leadership moves (fn answers unavailable), it retries with the
+// newest knowledge for up to leaderWait.
+func (b *backend) onLeader(ctx context.Context, n int, fn func(leader string) error) error {
+	deadline := time.Now().Add(leaderWait)
+	for {
+		leader := b.awaitLeader(n)
+		if leader == "" {
+			leader = b.s.id.NodeID // answers 503 itself
+		}
+		err := fn(leader)
+		if err == nil || api.StatusOf(err) != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return b.localJobs(n, group, after, limit)
 }
 
 // localJobs lists a shard this server leads.
@@ -409,11 +447,18 @@ func (b *backend) BatchJobs(ctx context.Context, req api.BatchRequest) (api.Batc
 	}
 	for _, n := range sortedInts(byShard) {
 		idx := byShard[n]
-		if leader := b.s.shardLeader(n); leader != "" && leader != b.s.id.NodeID {
-			b.remoteBatch(ctx, leader, req, idx, &out)
-			continue
+		err := b.onLeader(ctx, n, func(leader string) error {
+			if leader == b.s.id.NodeID {
+				b.localBatch(n, req, idx, &out)
+				return nil
+			}
+			return b.remoteBatch(ctx, leader, req, idx, &out)
+		})
+		if err != nil {
+			for _, i := range idx {
+				setBatchError(&out.Results[i], err)
+			}
 		}
-		b.localBatch(n, req, idx, &out)
 	}
 	return out, nil
 }
@@ -427,21 +472,23 @@ func sortedInts[V any](m map[int]V) []int {
 	return out
 }
 
-func (b *backend) remoteBatch(ctx context.Context, leader string, req api.BatchRequest, idx []int, out *api.BatchResponse) {
+// remoteBatch sends one shard's part of a batch to its leader; an error
+// means none of it was answered.
+func (b *backend) remoteBatch(ctx context.Context, leader string, req api.BatchRequest, idx []int, out *api.BatchResponse) error {
 	part := api.BatchRequest{Mode: req.Mode}
 	for _, i := range idx {
 		part.Jobs = append(part.Jobs, req.Jobs[i])
 	}
 	var res api.BatchResponse
-	err := b.s.peers.call(ctx, leader, "POST", "/v1/jobs:batch", part, &res)
+	if err := b.s.peers.call(ctx, leader, "POST", "/v1/jobs:batch", part, &res); err != nil {
+		return err
+	}
 	for k, i := range idx {
-		switch {
-		case err != nil:
-			setBatchError(&out.Results[i], err)
-		case k < len(res.Results):
+		if k < len(res.Results) {
 			out.Results[i] = res.Results[k]
 		}
 	}
+	return nil
 }
 
 func (b *backend) localBatch(n int, req api.BatchRequest, idx []int, out *api.BatchResponse) {
@@ -533,14 +580,21 @@ func (b *backend) PauseGroup(ctx context.Context, group string, pause bool) (int
 }
 
 func (b *backend) shardGroup(ctx context.Context, n int, group string, pause bool) (int, error) {
-	if leader := b.s.shardLeader(n); leader != "" && leader != b.s.id.NodeID {
+	count := 0
+	err := b.onLeader(ctx, n, func(leader string) error {
+		if leader == b.s.id.NodeID {
+			var err error
+			count, err = b.localGroup(n, group, pause)
+			return err
+		}
 		var out struct {
 			Count int `json:"count"`
 		}
 		err := b.s.peers.call(ctx, leader, "POST", fmt.Sprintf("/v1/internal/shards/%d/group", n), groupRequest{Group: group, Paused: pause}, &out)
-		return out.Count, err
-	}
-	return b.localGroup(n, group, pause)
+		count = out.Count
+		return err
+	})
+	return count, err
 }
 
 // localGroup pauses or resumes a group's jobs in a shard this server leads.

@@ -191,15 +191,15 @@ func (s *Server) placeOnce(now time.Time) {
 		return
 	}
 	st := s.meta.State()
-	alive := s.liveness(st, now)
-	if err := s.markServers(st, alive); err != nil {
+	up, gone := s.liveness(st, now)
+	if err := s.markServers(st, gone); err != nil {
 		s.logPlaceError(now, err)
 		return
 	}
-	if err := s.reconcileMeta(st, alive); err != nil {
+	if err := s.reconcileMeta(st, up, gone); err != nil {
 		s.logPlaceError(now, err)
 	}
-	ops := shard.Plan(shard.PlanInput{State: st, Alive: alive, Shards: s.view.shardViews()})
+	ops := shard.Plan(shard.PlanInput{State: st, Up: up, Gone: gone, Shards: s.view.shardViews()})
 	if len(ops) == 0 {
 		return
 	}
@@ -218,11 +218,15 @@ func (s *Server) logPlaceError(now time.Time, err error) {
 	}
 }
 
-// liveness says which servers are up: failure detection says alive, or
-// the server reported within the dead-server timeout. A new meta leader
-// counts its start as a report from everyone.
-func (s *Server) liveness(st *fsm.MetaState, now time.Time) map[string]bool {
-	alive := map[string]bool{}
+// suspectAfter: a server unseen this long gets no new replica or
+// leadership (it keeps what it has until the dead-server timeout).
+const suspectAfter = 4 * reportEvery
+
+// liveness says which servers are up (seen recently: failure detection or
+// a report) and which are gone (unseen past the dead-server timeout). A
+// new meta leader counts its start as a report from everyone.
+func (s *Server) liveness(st *fsm.MetaState, now time.Time) (up, gone map[string]bool) {
+	up, gone = map[string]bool{}, map[string]bool{}
 	for id, srv := range st.Servers {
 		if srv.State == fsm.ServerLeft {
 			continue
@@ -234,21 +238,22 @@ func (s *Server) liveness(st *fsm.MetaState, now time.Time) map[string]bool {
 		if s.members != nil && s.members.alive(id) {
 			last = now
 		}
-		alive[id] = now.Sub(last) <= s.cfg.DeadServerTimeout
+		up[id] = now.Sub(last) <= suspectAfter
+		gone[id] = now.Sub(last) > s.cfg.DeadServerTimeout
 	}
-	alive[s.id.NodeID] = true
-	return alive
+	up[s.id.NodeID], gone[s.id.NodeID] = true, false
+	return up, gone
 }
 
-// markServers records dead servers, and live ones that came back.
-func (s *Server) markServers(st *fsm.MetaState, alive map[string]bool) error {
+// markServers records dead servers, and dead ones that came back.
+func (s *Server) markServers(st *fsm.MetaState, gone map[string]bool) error {
 	for _, id := range sortedNames(st.Servers) {
 		srv := st.Servers[id]
 		next := srv.State
 		switch {
-		case srv.State == fsm.ServerAlive && !alive[id]:
+		case srv.State == fsm.ServerAlive && gone[id]:
 			next = fsm.ServerDead
-		case srv.State == fsm.ServerDead && alive[id]:
+		case srv.State == fsm.ServerDead && !gone[id]:
 			next = fsm.ServerAlive
 		case srv.State == fsm.ServerLeaving && s.drained(st, id):
 			next = fsm.ServerLeft
@@ -277,16 +282,16 @@ func (s *Server) drained(st *fsm.MetaState, id string) bool {
 
 // reconcileMeta keeps the meta group's membership: every live server a
 // member, the first MetaVoters of them voting, the gone ones removed.
-func (s *Server) reconcileMeta(st *fsm.MetaState, alive map[string]bool) error {
+func (s *Server) reconcileMeta(st *fsm.MetaState, up, gone map[string]bool) error {
 	voters, nonvoters := configOf(s.metaGroup.Raft)
 	members := append(slices.Clone(voters), nonvoters...)
 	for _, id := range sortedNames(st.Servers) {
 		srv := st.Servers[id]
-		if !slices.Contains(members, id) && alive[id] && srv.State != fsm.ServerLeft {
+		if !slices.Contains(members, id) && up[id] && srv.State != fsm.ServerLeft {
 			return s.ensureMetaMember(id, srv.RaftAddr)
 		}
 	}
-	want := shard.MetaVoters(st, alive, voters, s.cfg.MetaVoters)
+	want := shard.MetaVoters(st, up, gone, voters, s.cfg.MetaVoters)
 	for _, id := range want {
 		if !slices.Contains(voters, id) {
 			s.log.Info("meta voter added", "server", id)

@@ -109,16 +109,17 @@ func (d *dispatcher) Deliver(ctx context.Context, t shard.Target, f *protocol.Fi
 		return d.s.perform(ctx, kind, f)
 	}
 	d.release(t.Client)
-	server := t.Server
+	if err := d.s.hub.Deliver(t.Client, f); !errors.Is(err, transport.ErrNoClient) {
+		return err
+	}
+	// The recorded server is where the client was when it was chosen; it
+	// may have moved since. Deliver where it is now.
+	server, ok := d.s.view.clientServer(t.Client, d.s.id.NodeID)
+	if !ok {
+		server = t.Server
+	}
 	if server == "" || server == d.s.id.NodeID {
-		if err := d.s.hub.Deliver(t.Client, f); !errors.Is(err, transport.ErrNoClient) {
-			return err
-		}
-		// The client may have moved to another server since the choice.
-		var ok bool
-		if server, ok = d.s.view.clientServer(t.Client, d.s.id.NodeID); !ok {
-			return transport.ErrNoClient
-		}
+		return transport.ErrNoClient
 	}
 	return d.deliverRemote(ctx, server, t.Client, f)
 }

@@ -39,6 +39,7 @@ func (s *Server) serve() error {
 	s.api.Handle("GET /ui/", ui.Handler())
 	s.api.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	s.internalRoutes(s.api)
+	s.api.SetReady(s.ready)
 	s.httpSrv = &http.Server{
 		Handler:           newRouter(s, s.api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -74,3 +75,12 @@ func (s *Server) housekeeping() {
 
 // Handler exposes the HTTP handler (tests mount it on their own server).
 func (s *Server) Handler() http.Handler { return s.api }
+
+// ready reports whether the server serves: it knows the cluster and has
+// opened its replicas.
+func (s *Server) ready() error {
+	if !s.started.Load() {
+		return errors.New("starting")
+	}
+	return nil
+}

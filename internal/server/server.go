@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -61,6 +62,7 @@ type Server struct {
 	sentClients uint64
 	reportFail  logx.Limiter
 
+	started  atomic.Bool
 	stopOnce sync.Once
 	leftOnce sync.Once
 	left     chan struct{}
@@ -140,6 +142,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.syncReplicas()
 	s.startLoops()
+	s.started.Store(true)
 	s.warnIfExposed()
 	s.log.Info("server started", "node_id", s.id.NodeID, "http", s.id.HTTP, "raft", s.id.Raft, "shards", len(s.meta.State().Shards))
 	return nil

@@ -20,7 +20,6 @@ import (
 	"github.com/swarmsched/swarm/shard"
 )
 
-
 // startServer runs a real single-node server on loopback ports.
 func startServer(t *testing.T, dir string) *server.Server {
 	t.Helper()
