@@ -23,10 +23,18 @@ run: build ## run a single-node server with a local worker on ./data
 	$(BIN) server --data-dir $(DATA_DIR) --local-client
 
 .PHONY: test
-test: ## run the CI test suite (with the race detector)
+test: chromium ## run the CI test suite (with the race detector)
 	./scripts/install-quartz.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 18m $(PKGS)
+
+.PHONY: chromium
+chromium: ## install headless Chromium for the dashboard's end-to-end test
+	bash scripts/install-chromium.sh
+
+.PHONY: e2e-ui
+e2e-ui: chromium ## run the dashboard's end-to-end test in headless Chromium
+	$(GO) test -race -count=1 -v -run TestDashboardEndToEnd ./internal/e2e/ui/
 
 .PHONY: race
 race: ## run every test with the race detector, twice

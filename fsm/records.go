@@ -36,7 +36,7 @@ type JobRecord struct {
 func (r *JobRecord) View() api.Job {
 	j := r.Job
 	j.TimesTriggered = r.Trigger.Times
-	if !r.Trigger.Next.IsZero() && j.State != api.JobComplete {
+	if !r.Trigger.Next.IsZero() && j.State == api.JobNormal {
 		t := r.Trigger.Next.UTC()
 		j.NextFireAt = &t
 	}

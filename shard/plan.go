@@ -43,6 +43,18 @@ func (f *Firer) planJob(rec *fsm.JobRecord, now, horizon time.Time) (fsm.FireIte
 
 	item := fsm.FireItem{Key: rec.Job.Key(), Version: rec.Job.Version, DueMS: rec.DueMS}
 	st := rec.Trigger
+	if cal != nil && !st.Done() && !cal.Included(st.Next) {
+		// The calendar changed since this time was computed and now
+		// excludes it: skip to the next included time, as Quartz does when
+		// a calendar is replaced with its triggers updated.
+		next := trig.Fired(st, cal)
+		next.Times, next.Prev = st.Times, st.Prev
+		st = next
+		if st.Done() || st.Next.After(horizon) {
+			item.Next = st
+			return item, true
+		}
+	}
 	if missed := st.Next; now.Sub(missed) > f.cfg.MisfireThreshold && !trig.IgnoresMisfires() {
 		st = trig.Misfired(st, now, cal)
 		if st.Done() || !st.Next.Equal(missed) {

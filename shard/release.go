@@ -339,6 +339,7 @@ func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobReco
 	}
 	f.rel.markSent(e.ID, t, now)
 	f.fired.add(now, 1)
+	f.log.Debug("fire released", "exec_id", e.ID, "attempt", e.Attempt, "client", t.Client)
 	f.TestSignals.Released.Signal(e.ID)
 	if e.State == api.ExecScheduled {
 		f.upd.add(fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdDispatched, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}, nil)

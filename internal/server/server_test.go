@@ -21,9 +21,9 @@ import (
 )
 
 // startServer runs a real single-node server on loopback ports.
-func startServer(t *testing.T, dir string) *server.Server {
+func startServer(t *testing.T, dir string, opts ...func(*server.Config)) *server.Server {
 	t.Helper()
-	s, err := server.New(server.Config{
+	cfg := server.Config{
 		DataDir:     dir,
 		HTTPAddr:    "127.0.0.1:0",
 		RaftAddr:    "127.0.0.1:0",
@@ -32,7 +32,12 @@ func startServer(t *testing.T, dir string) *server.Server {
 		ShardTimers: shard.FastTimers,
 		MetaTimers:  shard.FastTimers,
 		Heartbeat:   time.Second,
-	})
+		Logger:      testLogger(t),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := server.New(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -77,6 +82,10 @@ func (w *worker) loop() {
 		var m protocol.Message
 		if err := w.conn.ReadJSON(&m); err != nil {
 			return
+		}
+		if m.Type == protocol.TypeHeartbeat {
+			w.send(&protocol.Message{Type: protocol.TypeHeartbeat, Heartbeat: &protocol.Heartbeat{}})
+			continue
 		}
 		if m.Type != protocol.TypeFire {
 			continue
