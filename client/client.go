@@ -49,6 +49,8 @@ type Client struct {
 	journal   *journal
 	runner    *runner
 	logs      chan protocol.Log
+	acks      chan protocol.Ack // of fires read from Kafka
+	kafka     *kafkaConsumer    // nil without KafkaTopic
 	connected atomic.Bool
 
 	// Knobs tests set before Start.
@@ -82,6 +84,7 @@ func New(cfg Config) (*Client, error) {
 		doneCh:      make(chan struct{}),
 		drainCh:     make(chan struct{}),
 		logs:        make(chan protocol.Log, logQueue),
+		acks:        make(chan protocol.Ack, ackQueue),
 		firstServer: -1,
 		maxBackoff:  MaxBackoff,
 	}, nil
@@ -160,13 +163,23 @@ func (c *Client) open() error {
 	}
 	c.log = c.log.With("client_id", c.id)
 
-	rcfg := c.cfg
-	rcfg.Logger = c.log
-	r, err := newRunner(rcfg, c.handlers, c.journal, c.enqueueLog)
+	var err error
+	if c.cfg.KafkaTopic != "" {
+		c.kafka, err = newKafkaConsumer(c)
+	}
+	var r *runner
+	if err == nil {
+		rcfg := c.cfg
+		rcfg.Logger = c.log
+		r, err = newRunner(rcfg, c.handlers, c.journal, c.enqueueLog)
+	}
 	if err == nil && c.journal != nil {
 		err = r.recoverJournal()
 	}
 	if err != nil {
+		if c.kafka != nil {
+			c.kafka.cl.Close()
+		}
 		if c.journal != nil {
 			_ = c.journal.close()
 		}
@@ -218,6 +231,9 @@ func (c *Client) lifecycle(ctx context.Context) {
 	connCtx, cancelConn := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { c.connect(connCtx) })
+	if c.kafka != nil {
+		wg.Go(func() { c.kafka.run(connCtx) })
+	}
 
 	select {
 	case <-ctx.Done():

@@ -147,6 +147,16 @@ type Config struct {
 	// Software names the client software in its hello. Defaults to
 	// "swarm-go-client".
 	Software string
+
+	// KafkaBrokers and KafkaTopic, when set, make the client also run the
+	// fires of kafka jobs: it consumes them from the topic, in consumer
+	// group KafkaGroup, and reports them over its connection like any
+	// fire. Default to none: the client runs only what its server sends.
+	KafkaBrokers []string
+	KafkaTopic   string
+
+	// KafkaGroup is the Kafka consumer group. Defaults to Group.
+	KafkaGroup string
 }
 
 // Validate reports the first invalid field.
@@ -176,7 +186,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("client: AllowExec[%d]: bad pattern %q", i, p)
 		}
 	}
-	return nil
+	return c.validateKafka()
 }
 
 func (c Config) validateNumbers() error {
@@ -229,6 +239,10 @@ func (c Config) withDefaults() Config {
 	c.LogLinesPerSecond = cmp.Or(c.LogLinesPerSecond, DefaultLogLinesPerSecond)
 	c.LogLineBytes = cmp.Or(c.LogLineBytes, DefaultLogLineBytes)
 	c.Software = cmp.Or(c.Software, "swarm-go-client")
+	c.KafkaBrokers = append([]string(nil), c.KafkaBrokers...)
+	if c.KafkaTopic != "" {
+		c.KafkaGroup = cmp.Or(c.KafkaGroup, c.Group)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -258,6 +258,10 @@ func (s *session) loop(ctx context.Context, interval, serverInterval time.Durati
 			if err := s.write(protocol.Message{Type: protocol.TypeLog, Log: &l}); err != nil {
 				return err
 			}
+		case a := <-s.c.acks:
+			if err := s.write(protocol.Message{Type: protocol.TypeAck, Ack: &a}); err != nil {
+				return err
+			}
 		case <-s.c.runner.notify:
 			if err := s.sendResults(); err != nil {
 				return err
@@ -318,9 +322,12 @@ func (s *session) handle(m protocol.Message) error {
 }
 
 // sendResults sends each unconfirmed result not sent on this connection,
-// or sent more than resultResendInterval ago. Queued log lines go first:
-// a run's lines precede its result.
+// or sent more than resultResendInterval ago. Queued acks and log lines go
+// first: a run's ack and lines precede its result.
 func (s *session) sendResults() error {
+	if err := s.flushAcks(); err != nil {
+		return err
+	}
 	if err := s.flushLogs(); err != nil {
 		return err
 	}
@@ -343,6 +350,20 @@ func (s *session) sendResults() error {
 		}
 	}
 	return nil
+}
+
+// flushAcks sends the acks queued now (of fires read from Kafka).
+func (s *session) flushAcks() error {
+	for {
+		select {
+		case a := <-s.c.acks:
+			if err := s.write(protocol.Message{Type: protocol.TypeAck, Ack: &a}); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
 }
 
 // flushLogs sends the log messages queued now.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/swarmsched/swarm/api"
@@ -351,6 +352,12 @@ func (a *applier) dispatched(e *ExecRecord, u *ExecUpdate) bool {
 }
 
 func (a *applier) running(e *ExecRecord, u *ExecUpdate) bool {
+	if e.State == api.ExecRunning && strings.HasPrefix(e.Client, "@") && u.Client != "" && !strings.HasPrefix(u.Client, "@") {
+		// A fire handed to Kafka was taken by a worker: record who.
+		e.Client = u.Client
+		a.putInflight(e)
+		return true
+	}
 	if e.State != api.ExecScheduled && e.State != api.ExecDispatched {
 		return false
 	}

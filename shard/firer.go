@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -302,7 +303,14 @@ func (f *Firer) reload() error {
 			// same target with the same id; the client drops a duplicate.
 			f.rel.push(e.ID, now)
 		case api.ExecRunning:
-			f.rel.watch(e.ID, e.Target)
+			if e.Client == "@http" {
+				// The call ran on the previous leader's server; whatever
+				// came of it cannot be known here.
+				f.upd.add(fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdResult, AtMS: now,
+					State: api.ExecLost, Error: "the leader that made the http call changed"}, nil)
+				continue
+			}
+			f.rel.watch(e.ID, cmp.Or(e.Client, e.Target))
 		}
 	}
 	return nil

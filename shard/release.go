@@ -3,6 +3,7 @@ package shard
 import (
 	"container/heap"
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -326,18 +327,14 @@ func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobReco
 	fire := buildFire(e, rec, f.cfg.Shard, f.term, now)
 	fire.Leader = f.cfg.NodeID
 	t := Target{Client: e.Target, Server: e.Server}
+	// Marked sent before the hand-over: an ack may come back before
+	// Deliver returns.
+	f.rel.markSent(e.ID, t, now)
 	if err := f.cfg.Dispatcher.Deliver(ctx, t, fire); err != nil {
-		// Not handed over. A fire never sent may go elsewhere; one that
-		// was sent may be running there, so it waits for the client's
-		// grace period before it is lost.
-		if e.State == api.ExecScheduled {
-			f.assign(&fsm.ExecRecord{Execution: e.Execution, JobID: e.JobID}, rec, now)
-			return
-		}
-		f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
+		f.rel.unsent(e.ID)
+		f.undelivered(e, rec, t, now)
 		return
 	}
-	f.rel.markSent(e.ID, t, now)
 	f.fired.add(now, 1)
 	f.log.Debug("fire released", "exec_id", e.ID, "attempt", e.Attempt, "client", t.Client)
 	f.TestSignals.Released.Signal(e.ID)
@@ -345,6 +342,29 @@ func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobReco
 		f.upd.add(fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdDispatched, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}, nil)
 	}
 }
+
+// undelivered handles a fire that was not handed over. A fire never sent
+// may go to another worker; one that was sent may be running, so it waits
+// for the worker's grace period before it is lost. A performer (http,
+// kafka) that could not take it is tried again after a pause.
+func (f *Firer) undelivered(e *fsm.ExecRecord, rec *fsm.JobRecord, t Target, now time.Time) {
+	switch {
+	case IsPerformTarget(t.Client):
+		f.rel.push(e.ID, now.Add(performRetry).UnixMilli())
+	case e.State == api.ExecScheduled:
+		f.assign(&fsm.ExecRecord{Execution: e.Execution, JobID: e.JobID}, rec, now)
+	default:
+		f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
+	}
+}
+
+// performRetry is the pause before a performer that refused a fire (busy,
+// broker down) is asked again.
+const performRetry = time.Second
+
+// IsPerformTarget reports whether a target is a server-side performer
+// ("@http", "@kafka") rather than a worker.
+func IsPerformTarget(client string) bool { return strings.HasPrefix(client, "@") }
 
 // buildFire renders the message a worker receives.
 func buildFire(e *fsm.ExecRecord, rec *fsm.JobRecord, shard int, term uint64, now time.Time) *protocol.Fire {

@@ -1,6 +1,9 @@
 package transport
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,11 +19,16 @@ import (
 // Every Raft connection starts with a fixed header naming the group it
 // belongs to, so all groups of a server share one TCP port:
 //
-//	magic "SWRF" | version uint8 | group uint64 (big-endian)
+//	magic "SWRF" | version uint8 | flags uint8 | group uint64 (big-endian)
+//
+// With a cluster key, flag muxAuth is set and a mutual challenge follows
+// (muxHandshake): neither side sends Raft traffic to a peer that does not
+// prove it holds the key.
 const (
 	muxMagic      = "SWRF"
 	muxVersion    = 1
-	muxHeaderSize = 4 + 1 + 8
+	muxHeaderSize = 4 + 1 + 1 + 8
+	muxAuth       = 1 << 0
 
 	// muxHeaderTimeout bounds how long an accepted connection may take to
 	// send its header, so a silent peer cannot pin a goroutine.
@@ -53,6 +61,7 @@ type Mux struct {
 	mu     sync.Mutex
 	groups map[uint64]*StreamLayer
 	closed bool
+	key    []byte // cluster key; nil: no authentication
 
 	wg sync.WaitGroup
 }
@@ -84,6 +93,20 @@ func (m *Mux) SetDialer(dial func(addr string, timeout time.Duration) (net.Conn,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.dial = dial
+}
+
+// SetKey requires every connection, both ways, to prove it holds key.
+// Call it before any group dials or accepts.
+func (m *Mux) SetKey(key []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.key = append([]byte(nil), key...)
+}
+
+func (m *Mux) clusterKey() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.key
 }
 
 // Layer returns the StreamLayer for group, creating it on first use. The
@@ -162,7 +185,7 @@ func (m *Mux) isClosed() bool {
 func (m *Mux) route(conn net.Conn) {
 	defer m.wg.Done()
 
-	group, err := readMuxHeader(conn)
+	group, err := m.accept(conn)
 	if err != nil {
 		m.logger.Warn("raft mux refused connection", "remote", conn.RemoteAddr().String(), "error", err)
 		conn.Close()
@@ -180,33 +203,112 @@ func (m *Mux) route(conn net.Conn) {
 	l.deliver(conn)
 }
 
-func readMuxHeader(conn net.Conn) (uint64, error) {
-	if err := conn.SetReadDeadline(time.Now().Add(muxHeaderTimeout)); err != nil {
+// accept reads a connection's header and, with a cluster key, runs the
+// challenge; it returns the group the connection is for.
+func (m *Mux) accept(conn net.Conn) (uint64, error) {
+	if err := conn.SetDeadline(time.Now().Add(muxHeaderTimeout)); err != nil {
 		return 0, fmt.Errorf("set header deadline: %w", err)
 	}
-	var hdr [muxHeaderSize]byte
-	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-		return 0, fmt.Errorf("read header: %w", err)
+	group, flags, err := readMuxHeader(conn)
+	if err != nil {
+		return 0, err
 	}
-	if string(hdr[:4]) != muxMagic {
-		return 0, errors.New("read header: bad magic")
+	key := m.clusterKey()
+	switch {
+	case key == nil && flags&muxAuth != 0:
+		return 0, errors.New("peer authenticates with a cluster key, but this server has none: set the same --cluster-key on every server")
+	case key != nil && flags&muxAuth == 0:
+		return 0, errors.New("unauthenticated peer: it has no cluster key")
+	case key != nil:
+		if err := muxHandshakeAccept(conn, key, group); err != nil {
+			return 0, err
+		}
 	}
-	if v := hdr[4]; v != muxVersion {
-		return 0, fmt.Errorf("read header: unsupported version %d (this server speaks %d)", v, muxVersion)
-	}
-	if err := conn.SetReadDeadline(time.Time{}); err != nil {
+	if err := conn.SetDeadline(time.Time{}); err != nil {
 		return 0, fmt.Errorf("clear header deadline: %w", err)
 	}
-	return binary.BigEndian.Uint64(hdr[5:]), nil
+	return group, nil
 }
 
-func writeMuxHeader(w io.Writer, group uint64) error {
+func readMuxHeader(conn net.Conn) (group uint64, flags byte, err error) {
+	var hdr [muxHeaderSize]byte
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		return 0, 0, fmt.Errorf("read header: %w", err)
+	}
+	if string(hdr[:4]) != muxMagic {
+		return 0, 0, errors.New("read header: bad magic (not a swarm raft peer)")
+	}
+	if v := hdr[4]; v != muxVersion {
+		return 0, 0, fmt.Errorf("read header: peer speaks raft mux version %d, this server %d: run the same swarm version on every server", v, muxVersion)
+	}
+	return binary.BigEndian.Uint64(hdr[6:]), hdr[5], nil
+}
+
+func writeMuxHeader(w io.Writer, group uint64, flags byte) error {
 	var hdr [muxHeaderSize]byte
 	copy(hdr[:4], muxMagic)
 	hdr[4] = muxVersion
-	binary.BigEndian.PutUint64(hdr[5:], group)
+	hdr[5] = flags
+	binary.BigEndian.PutUint64(hdr[6:], group)
 	_, err := w.Write(hdr[:])
 	return err
+}
+
+// The challenge: the dialer sends a nonce; the acceptor answers its own
+// nonce and a MAC over both; the dialer checks it and answers its MAC.
+// Each MAC binds the role and the group, so none can be replayed or
+// reflected.
+const muxNonceSize = 16
+
+func muxMAC(key []byte, role string, group uint64, a, b []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(role))
+	binary.Write(h, binary.BigEndian, group)
+	h.Write(a)
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+func muxHandshakeDial(conn net.Conn, key []byte, group uint64) error {
+	nonceA := make([]byte, muxNonceSize)
+	if _, err := rand.Read(nonceA); err != nil {
+		return err
+	}
+	if _, err := conn.Write(nonceA); err != nil {
+		return fmt.Errorf("send challenge: %w", err)
+	}
+	reply := make([]byte, muxNonceSize+sha256.Size)
+	if _, err := io.ReadFull(conn, reply); err != nil {
+		return fmt.Errorf("read challenge answer (is --cluster-key the same on both servers?): %w", err)
+	}
+	nonceB, macS := reply[:muxNonceSize], reply[muxNonceSize:]
+	if !hmac.Equal(macS, muxMAC(key, "swarm-mux-server", group, nonceA, nonceB)) {
+		return errors.New("peer does not hold the cluster key")
+	}
+	_, err := conn.Write(muxMAC(key, "swarm-mux-client", group, nonceA, nonceB))
+	return err
+}
+
+func muxHandshakeAccept(conn net.Conn, key []byte, group uint64) error {
+	nonceA := make([]byte, muxNonceSize)
+	if _, err := io.ReadFull(conn, nonceA); err != nil {
+		return fmt.Errorf("read challenge: %w", err)
+	}
+	nonceB := make([]byte, muxNonceSize)
+	if _, err := rand.Read(nonceB); err != nil {
+		return err
+	}
+	if _, err := conn.Write(append(nonceB, muxMAC(key, "swarm-mux-server", group, nonceA, nonceB)...)); err != nil {
+		return fmt.Errorf("answer challenge: %w", err)
+	}
+	macC := make([]byte, sha256.Size)
+	if _, err := io.ReadFull(conn, macC); err != nil {
+		return fmt.Errorf("read peer proof: %w", err)
+	}
+	if !hmac.Equal(macC, muxMAC(key, "swarm-mux-client", group, nonceA, nonceB)) {
+		return errors.New("peer does not hold the cluster key")
+	}
+	return nil
 }
 
 // StreamLayer is one Raft group's view of the mux: a raft.StreamLayer whose
@@ -320,9 +422,22 @@ func (l *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if err != nil {
 		return nil, err
 	}
-	if err := writeMuxHeader(conn, l.group); err != nil {
+	key := l.mux.clusterKey()
+	var flags byte
+	if key != nil {
+		flags = muxAuth
+	}
+	if err := writeMuxHeader(conn, l.group, flags); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("write raft mux header: %w", err)
+	}
+	if key != nil {
+		conn.SetDeadline(time.Now().Add(timeout + muxHeaderTimeout))
+		if err := muxHandshakeDial(conn, key, l.group); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("authenticate to raft peer %s: %w", address, err)
+		}
+		conn.SetDeadline(time.Time{})
 	}
 	return l.track(conn)
 }

@@ -65,9 +65,9 @@ func TestMuxRefusesBadHeadersAndUnknownGroups(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, header := range [][]byte{
-		[]byte("HTTP/1.1 GET /\r\n\r\n"),                 // not swarm
-		{'S', 'W', 'R', 'F', 99, 0, 0, 0, 0, 0, 0, 0, 1}, // unknown version
-		{'S', 'W', 'R', 'F', 1, 0, 0, 0, 0, 0, 0, 0, 7},  // group not hosted
+		[]byte("HTTP/1.1 GET /\r\n\r\n"),                    // not swarm
+		{'S', 'W', 'R', 'F', 99, 0, 0, 0, 0, 0, 0, 0, 0, 1}, // unknown version
+		{'S', 'W', 'R', 'F', 1, 0, 0, 0, 0, 0, 0, 0, 0, 7},  // group not hosted
 	} {
 		conn, err := net.Dial("tcp", m.Addr().String())
 		require.NoError(t, err)
@@ -91,4 +91,69 @@ func TestClosedLayerStopsAcceptingAndDialing(t *testing.T) {
 	require.ErrorIs(t, err, transport.ErrMuxClosed)
 	_, err = l.Dial(raft.ServerAddress(m.Addr().String()), time.Second)
 	require.ErrorIs(t, err, transport.ErrMuxClosed)
+}
+
+// pair returns a mux to accept on and one to dial from, with the given
+// cluster keys (nil: none).
+func pair(t *testing.T, acceptKey, dialKey []byte) (*transport.StreamLayer, *transport.StreamLayer, string) {
+	t.Helper()
+	server, client := newMux(t), newMux(t)
+	if acceptKey != nil {
+		server.SetKey(acceptKey)
+	}
+	if dialKey != nil {
+		client.SetKey(dialKey)
+	}
+	in, err := server.Layer(3, server.Addr())
+	require.NoError(t, err)
+	out, err := client.Layer(3, client.Addr())
+	require.NoError(t, err)
+	return in, out, server.Addr().String()
+}
+
+func TestMuxClusterKeyAuthenticatesBothWays(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	in, out, addr := pair(t, key, key)
+	conn, err := out.Dial(raft.ServerAddress(addr), time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("raft"))
+	require.NoError(t, err)
+	got, err := in.Accept()
+	require.NoError(t, err)
+	defer got.Close()
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(got, buf)
+	require.NoError(t, err)
+	require.Equal(t, "raft", string(buf))
+}
+
+func TestMuxRefusesPeersWithoutTheKey(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	other := []byte("fedcba9876543210fedcba9876543210")
+	for _, tc := range []struct {
+		name          string
+		accept, dial  []byte
+		dialerRefuses bool
+	}{
+		{"unauthenticated dialer", key, nil, false},
+		{"wrong key", key, other, true},
+		{"keyed dialer, keyless server", nil, key, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, out, addr := pair(t, tc.accept, tc.dial)
+			conn, err := out.Dial(raft.ServerAddress(addr), time.Second)
+			if tc.dialerRefuses {
+				require.Error(t, err, "the dialer must not trust a server it cannot authenticate")
+				return
+			}
+			require.NoError(t, err) // the header went out; the server closes
+			defer conn.Close()
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = conn.Read(make([]byte, 1))
+			var ne net.Error
+			require.Error(t, err)
+			require.False(t, errors.As(err, &ne) && ne.Timeout(), "the server closes an unauthenticated peer")
+		})
+	}
 }

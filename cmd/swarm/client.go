@@ -21,6 +21,9 @@ type clientFlags struct {
 	allowExec    []string
 	drainTimeout time.Duration
 	killGrace    time.Duration
+	kafkaBrokers string
+	kafkaTopic   string
+	kafkaGroup   string
 	log          logFlags
 }
 
@@ -41,13 +44,20 @@ Under systemd, KillMode=process lets them outlive a crash of the worker.
 
 SIGTERM or SIGINT drains the worker: it takes no new fires, waits up to
 --drain-timeout for running work, and hands the rest back to the cluster
-(reported lost, so a job with retries runs again elsewhere).`,
+(reported lost, so a job with retries runs again elsewhere).
+
+With --kafka-brokers and --kafka-topic the worker also runs the fires of
+kafka jobs: it consumes them from the topic in consumer group --kafka-group
+and reports them to the cluster like any fire.`,
 		Example: `  # a worker of group "batch" on two servers
   swarm client --server 10.0.0.1:7700,10.0.0.2:7700 --group batch
 
   # labelled, with a journal, allowed to run only programs in /opt/jobs
   swarm client --group batch --label zone=eu-1 --label disk=ssd \
-    --data-dir /var/lib/swarm-worker --allow-exec '/opt/jobs/*' --capacity 16`,
+    --data-dir /var/lib/swarm-worker --allow-exec '/opt/jobs/*' --capacity 16
+
+  # also run the fires that kafka jobs produce to topic swarm-fires
+  swarm client --group batch --kafka-brokers k1:9092,k2:9092 --kafka-topic swarm-fires`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runClient(cmd, g, f)
@@ -62,6 +72,9 @@ SIGTERM or SIGINT drains the worker: it takes no new fires, waits up to
 	fl.StringArrayVar(&f.allowExec, "allow-exec", nil, "run only commands matching this glob, '*' not crossing '/' (repeatable; default: all)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", client.DefaultDrainTimeout, "how long a stopping worker waits for running work")
 	fl.DurationVar(&f.killGrace, "kill-grace", client.DefaultKillGrace, "time between SIGTERM and SIGKILL when a run is killed")
+	fl.StringVar(&f.kafkaBrokers, "kafka-brokers", "", "comma-separated Kafka brokers to consume the fires of kafka jobs from (default: none)")
+	fl.StringVar(&f.kafkaTopic, "kafka-topic", "", "Kafka topic of the fires (required with --kafka-brokers)")
+	fl.StringVar(&f.kafkaGroup, "kafka-group", "", "Kafka consumer group (default: the client group)")
 	addLogFlags(cmd, &f.log)
 
 	cmd.AddCommand(newExecShimCmd())
@@ -90,6 +103,9 @@ func runClient(cmd *cobra.Command, g *globals, f *clientFlags) error {
 		DrainTimeout: f.drainTimeout,
 		KillGrace:    f.killGrace,
 		Software:     "swarm/" + version,
+		KafkaBrokers: splitList(f.kafkaBrokers),
+		KafkaTopic:   f.kafkaTopic,
+		KafkaGroup:   f.kafkaGroup,
 	}
 	if f.dataDir != "" {
 		exe, err := os.Executable()

@@ -154,6 +154,12 @@ func (d *dispatcher) Connected(client string) bool {
 // Kill asks the client running an execution to stop it, through the
 // server holding its socket.
 func (d *dispatcher) Kill(client, execID string) error {
+	if kind, ok := performKind(client); ok {
+		if k, ok := d.s.performers[kind].(interface{ Kill(string) bool }); ok && k.Kill(execID) {
+			return nil
+		}
+		return api.Unavailable("a %s fire cannot be stopped from here", kind)
+	}
 	k := &protocol.Kill{ExecID: execID, Reason: api.ExecKilled}
 	if d.s.hub.Kill(client, k) == nil {
 		return nil
