@@ -750,3 +750,18 @@ type LeaveResponse struct {
 func (c *RESTClient) LeaveServer(ctx context.Context) (*LeaveResponse, error) {
 	return callFor[LeaveResponse](ctx, c, request{method: http.MethodPost, path: "/v1/server/leave"})
 }
+
+// CreateToken makes an API token; the answer holds its secret, shown once.
+func (c *RESTClient) CreateToken(ctx context.Context, req TokenRequest) (*Token, error) {
+	return callFor[Token](ctx, c, request{method: http.MethodPost, path: "/v1/tokens", body: req})
+}
+
+// ListTokens lists the API tokens, without their secrets.
+func (c *RESTClient) ListTokens(ctx context.Context) (*TokenList, error) {
+	return callFor[TokenList](ctx, c, request{method: http.MethodGet, path: "/v1/tokens"})
+}
+
+// RevokeToken deletes an API token.
+func (c *RESTClient) RevokeToken(ctx context.Context, id string) error {
+	return c.call(ctx, request{method: http.MethodDelete, path: "/v1/tokens/" + url.PathEscape(id)}, nil)
+}

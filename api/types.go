@@ -307,3 +307,56 @@ type Version struct {
 	Version  string `json:"version"`
 	Protocol int    `json:"protocol"`
 }
+
+// Token roles.
+const (
+	RoleAdmin    = "admin"    // everything
+	RoleOperator = "operator" // jobs, executions, calendars, and reads
+	RoleReader   = "reader"   // reads
+	RoleClient   = "client"   // connect as a worker of its groups, nothing else
+)
+
+// Token is an API token as GET /v1/tokens lists it. Secret is set only in
+// the answer of POST /v1/tokens: it is shown once and never stored.
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	Role      string    `json:"role"`
+	Groups    []string  `json:"groups,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Secret    string    `json:"token,omitempty"`
+}
+
+// TokenRequest is the body of POST /v1/tokens.
+type TokenRequest struct {
+	Name   string   `json:"name,omitempty"`
+	Role   string   `json:"role"`
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Validate names the first invalid field.
+func (r *TokenRequest) Validate() error {
+	switch r.Role {
+	case RoleAdmin, RoleOperator, RoleReader:
+		if len(r.Groups) > 0 {
+			return Invalid("groups", "only a client token is limited to groups")
+		}
+	case RoleClient:
+		if len(r.Groups) == 0 {
+			return Invalid("groups", "a client token needs at least one group")
+		}
+		for i, g := range r.Groups {
+			if err := CheckName(fmt.Sprintf("groups[%d]", i), g); err != nil {
+				return err
+			}
+		}
+	default:
+		return Invalid("role", "%q is not one of admin, operator, reader, client", r.Role)
+	}
+	return noControl("name", r.Name, false)
+}
+
+// TokenList is the answer of GET /v1/tokens.
+type TokenList struct {
+	Tokens []Token `json:"tokens"`
+}

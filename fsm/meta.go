@@ -43,6 +43,9 @@ type MetaState struct {
 	Calendars    map[string]scheduler.CalendarSpec `json:"calendars,omitempty"`
 	PausedGroups map[string]bool                   `json:"paused_groups,omitempty"`
 
+	// Tokens are the API tokens, by id; only a hash of each secret is kept.
+	Tokens map[string]*Token `json:"tokens,omitempty"`
+
 	slotShard []int // NumSlots entries, derived from Slots
 }
 
@@ -54,6 +57,17 @@ type ServerInfo struct {
 	Gossip   string `json:"gossip_addr,omitempty"`
 	State    string `json:"state"`
 	JoinedMS int64  `json:"joined_ms"`
+}
+
+// Token is an API token as the cluster keeps it: its secret is never
+// stored, only its SHA-256.
+type Token struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name,omitempty"`
+	Role      string   `json:"role"`
+	Groups    []string `json:"groups,omitempty"` // client role: the groups it may serve
+	Hash      string   `json:"hash"`             // hex SHA-256 of the secret
+	CreatedMS int64    `json:"created_ms"`
 }
 
 // ShardInfo says which servers should hold a shard's replicas. The meta
@@ -153,6 +167,8 @@ const (
 	MetaDeleteCalendar = "delete_calendar"
 	MetaPauseGroup     = "pause_group"
 	MetaResumeGroup    = "resume_group"
+	MetaPutToken       = "put_token"
+	MetaRevokeToken    = "revoke_token"
 )
 
 // MetaCommand is one entry of the meta group's log.
@@ -166,6 +182,7 @@ type MetaCommand struct {
 	Shards    []ShardInfo             `json:"shards,omitempty"`
 	State     string                  `json:"state,omitempty"`
 	Calendar  *scheduler.CalendarSpec `json:"calendar,omitempty"`
+	Token     *Token                  `json:"token,omitempty"`
 	Name      string                  `json:"name,omitempty"`
 
 	// Create makes put_calendar fail when the calendar exists.
@@ -285,6 +302,21 @@ func (s *MetaState) apply(c *MetaCommand) *api.Error {
 		delete(s.Calendars, c.Name)
 	case MetaPauseGroup, MetaResumeGroup:
 		s.pauseGroup(c.Name, c.Type == MetaPauseGroup)
+	case MetaPutToken:
+		if s.Tokens == nil {
+			s.Tokens = map[string]*Token{}
+		}
+		if _, ok := s.Tokens[c.Token.ID]; ok {
+			return conflict("token %s exists", c.Token.ID)
+		}
+		t := *c.Token
+		t.CreatedMS = c.NowMS
+		s.Tokens[t.ID] = &t
+	case MetaRevokeToken:
+		if _, ok := s.Tokens[c.Name]; !ok {
+			return api.NotFound("token %s not found", c.Name)
+		}
+		delete(s.Tokens, c.Name)
 	default:
 		panic(fmt.Sprintf("swarm: meta: unknown command %q (upgrade this server to follow the log)", c.Type))
 	}

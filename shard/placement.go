@@ -198,6 +198,9 @@ func (p *planner) shrink(sh fsm.ShardInfo) (fsm.ShardInfo, bool) {
 	return sh, true
 }
 
+// victim picks the replica to drop: a bad one (dead, leaving) first, else
+// the one on the server holding the most. When that is the leader, shrink
+// moves the leadership first.
 func (p *planner) victim(sh fsm.ShardInfo) string {
 	for _, r := range sh.Replicas {
 		if !p.isGood(r) {

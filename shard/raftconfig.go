@@ -28,20 +28,23 @@ var DefaultShardTimers = Timers{
 	SnapshotEvery: 3 * time.Minute,
 }
 
-// DefaultMetaTimers: the meta group is small and low-rate.
+// DefaultMetaTimers: the meta group is small and low-rate; a meta
+// election pauses placement and reports, nothing more, so it can be as
+// patient as the shards.
 var DefaultMetaTimers = Timers{
-	Heartbeat:     1 * time.Second,
-	Election:      1 * time.Second,
-	LeaderLease:   500 * time.Millisecond,
-	Commit:        100 * time.Millisecond,
+	Heartbeat:     2 * time.Second,
+	Election:      2 * time.Second,
+	LeaderLease:   1 * time.Second,
+	Commit:        200 * time.Millisecond,
 	SnapshotEvery: 2 * time.Minute,
 }
 
-// FastTimers make tests elect leaders in well under a second.
+// FastTimers make tests elect leaders in about a second, while leaving
+// enough lease that a busy test machine does not depose leaders at random.
 var FastTimers = Timers{
-	Heartbeat:     300 * time.Millisecond,
-	Election:      300 * time.Millisecond,
-	LeaderLease:   150 * time.Millisecond,
+	Heartbeat:     500 * time.Millisecond,
+	Election:      500 * time.Millisecond,
+	LeaderLease:   400 * time.Millisecond,
 	Commit:        50 * time.Millisecond,
 	SnapshotEvery: time.Minute,
 }

@@ -115,8 +115,8 @@ func (c *reconciler) caughtUpNonvoter(want fsm.ShardInfo, have map[string]raft.S
 
 func (c *reconciler) caughtUp(id string) bool {
 	applied, ok := c.m.Applied(c.shard, id)
-	if !ok {
-		return false
+	if !ok || applied == 0 {
+		return false // it has not applied anything yet: not even reached
 	}
 	last := c.r.LastIndex()
 	return applied+CatchUpEntries >= last

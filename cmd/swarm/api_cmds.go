@@ -25,6 +25,7 @@ func addAPICommands(root *cobra.Command, g *globals) {
 		newClusterCmd(g),
 		newClientsCmd(g),
 		newVersionCmd(g),
+		newTokenCmd(g),
 	)
 	addCompletionCmd(root)
 }
@@ -57,6 +58,13 @@ func newSession(cmd *cobra.Command, g *globals, opts ...api.ClientOption) (*sess
 		return nil, err
 	}
 	opts = append([]api.ClientOption{api.WithToken(g.Token), api.WithUserAgent("swarm-cli/" + version)}, opts...)
+	if g.TLSCA != "" {
+		tc, err := tlsConfig(g.TLSCA)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}}))
+	}
 	c, err := api.NewClient(splitServers(g.Server), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)

@@ -107,6 +107,13 @@ func runClient(cmd *cobra.Command, g *globals, f *clientFlags) error {
 		KafkaTopic:   f.kafkaTopic,
 		KafkaGroup:   f.kafkaGroup,
 	}
+	if g.TLSCA != "" {
+		tc, err := tlsConfig(g.TLSCA)
+		if err != nil {
+			return err
+		}
+		cfg.TLSConfig = tc
+	}
 	if f.dataDir != "" {
 		exe, err := os.Executable()
 		if err != nil {

@@ -25,6 +25,9 @@ type globals struct {
 
 	// Token is the API token sent as a bearer token ($SWARM_TOKEN).
 	Token string
+
+	// TLSCA is a PEM CA bundle that verifies https servers ($SWARM_TLS_CA).
+	TLSCA string
 }
 
 func newRootCmd() *cobra.Command {
@@ -44,6 +47,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.Server, "server", server, "API address of any swarm server (host:port or URL; comma-separated list)")
 	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table, json or yaml")
 	pf.StringVar(&g.Token, "token", os.Getenv("SWARM_TOKEN"), "API token ($SWARM_TOKEN)")
+	pf.StringVar(&g.TLSCA, "tls-ca", os.Getenv("SWARM_TLS_CA"), "PEM CA bundle that verifies https servers ($SWARM_TLS_CA)")
 
 	root.AddCommand(
 		newServerCmd(g),

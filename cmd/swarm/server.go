@@ -25,6 +25,12 @@ type serverFlags struct {
 	deadTimeout   time.Duration
 	metaVoters    int
 	leaveOnTerm   bool
+	clusterKey    string
+	keyFile       string
+	auth          bool
+	tlsCert       string
+	tlsKey        string
+	tlsCA         string
 	shards        int
 	replicas      int
 	misfire       time.Duration
@@ -65,6 +71,12 @@ addresses and identity recorded at its first start.`,
 	fl.DurationVar(&f.deadTimeout, "dead-server-timeout", server.DefaultDeadServerTimeout, "a server unseen this long has its replicas re-created elsewhere")
 	fl.IntVar(&f.metaVoters, "meta-voters", server.DefaultMetaVoters, "servers that vote in the meta group (3 or 5)")
 	fl.BoolVar(&f.leaveOnTerm, "leave-on-terminate", false, "on SIGTERM, move this server's replicas away before exiting")
+	fl.StringVar(&f.clusterKey, "cluster-key", os.Getenv("SWARM_CLUSTER_KEY"), "secret every server shares: authenticates Raft and server-to-server calls, encrypts gossip ($SWARM_CLUSTER_KEY)")
+	fl.StringVar(&f.keyFile, "cluster-key-file", "", "read --cluster-key from this file")
+	fl.BoolVar(&f.auth, "auth", false, "require an API token of every request and worker (a new cluster's admin token goes to DATA_DIR/admin.token)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate: serve the API and Raft over TLS")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM CA bundle that verifies peers (Raft uses mutual TLS)")
 	fl.IntVar(&f.shards, "shards", server.DefaultShards, "number of shard groups of a new cluster")
 	fl.IntVar(&f.replicas, "replicas", server.DefaultReplicas, "replication factor of shards")
 	fl.DurationVar(&f.misfire, "misfire-threshold", 60*time.Second, "a fire later than this is a misfire")
@@ -108,6 +120,12 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 	if f.join != "" {
 		cfg.Join = strings.Split(f.join, ",")
 	}
+	key, err := clusterKey(f.clusterKey, f.keyFile)
+	if err != nil {
+		return err
+	}
+	cfg.ClusterKey, cfg.Auth = key, f.auth
+	cfg.TLSCert, cfg.TLSKey, cfg.TLSCA = f.tlsCert, f.tlsKey, f.tlsCA
 
 	s, err := server.New(cfg)
 	if err != nil {
@@ -183,4 +201,26 @@ func buildLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("log-format: %q is not one of text, json", format)
+}
+
+// clusterKey reads the cluster secret from the flag or its file.
+func clusterKey(flag, file string) ([]byte, error) {
+	if file == "" {
+		if flag != "" && len(flag) < 16 {
+			return nil, fmt.Errorf("cluster-key: the key must be at least 16 characters")
+		}
+		return []byte(flag), nil
+	}
+	if flag != "" {
+		return nil, fmt.Errorf("cluster-key, cluster-key-file: give one, not both")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("cluster-key-file: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if len(key) < 16 {
+		return nil, fmt.Errorf("cluster-key-file: the key must be at least 16 characters")
+	}
+	return []byte(key), nil
 }

@@ -90,9 +90,12 @@ func TestClusterScenario(t *testing.T) {
 			}
 		}
 	})
-	s1 := startServer(t, t.TempDir(), "--shards", "8")
-	s2 := startServer(t, t.TempDir(), "--join", s1.http)
-	s3 := startServer(t, t.TempDir(), "--join", s1.http)
+	// The killed server's replicas are re-created after 10 s, so that the
+	// later pause of another server leaves every shard a quorum.
+	dead := []string{"--dead-server-timeout", "10s"}
+	s1 := startServer(t, t.TempDir(), append(dead, "--shards", "8")...)
+	s2 := startServer(t, t.TempDir(), append(dead, "--join", s1.http)...)
+	s3 := startServer(t, t.TempDir(), append(dead, "--join", s1.http)...)
 	all := []*server{s1, s2, s3}
 	start(t, "client", "--server", s3.http+","+s1.http+","+s2.http, "--id", "w1", "--capacity", "256")
 
@@ -141,14 +144,15 @@ func TestClusterScenario(t *testing.T) {
 	}, 10*time.Second, 200*time.Millisecond, "the killed server's shards did not fire within 10 s")
 
 	// Add a fourth and a fifth server: replicas and leaders move onto them.
-	s4 := startServer(t, t.TempDir(), "--join", rest[0].http)
-	s5 := startServer(t, t.TempDir(), "--join", rest[1].http)
+	s4 := startServer(t, t.TempDir(), append(dead, "--join", rest[0].http)...)
+	s5 := startServer(t, t.TempDir(), append(dead, "--join", rest[1].http)...)
 	t.Logf("added two servers at %s", time.Now().Format(time.RFC3339Nano))
 	require.Eventually(t, func() bool {
 		c := status(t, s4.http)
 		l := leaders(c)
-		return held(c, nodeID(t, s4)) > 0 && held(c, nodeID(t, s5)) > 0 && l[nodeID(t, s4)] > 0 && l[nodeID(t, s5)] > 0
-	}, 90*time.Second, time.Second, "no replicas or leaders moved onto the new servers: %+v", status(t, s4.http))
+		return fullyReplicated(c, 3) && held(c, victimID) == 0 &&
+			held(c, nodeID(t, s4)) > 0 && held(c, nodeID(t, s5)) > 0 && l[nodeID(t, s4)] > 0 && l[nodeID(t, s5)] > 0
+	}, 90*time.Second, time.Second, "replicas and leaders did not move onto the new servers: %+v", status(t, s4.http))
 
 	// Pause the leader of the most shards past its election timeout. When
 	// it wakes, it must fire nothing as the deposed leader: every run must
@@ -167,13 +171,16 @@ func TestClusterScenario(t *testing.T) {
 	paused.signal(syscall.SIGCONT)
 	t.Logf("resumed at %s", time.Now().Format(time.RFC3339Nano))
 	time.Sleep(5 * time.Second) // let the woken server try whatever it would
+	require.Eventually(t, func() bool { return fullyReplicated(status(t, s5.http), 3) }, 30*time.Second, time.Second)
 
 	terms := leadershipLog(t, append(rest, s4, s5))
 	requireLeaderRuns(t, readRuns(t, out), terms)
 
 	// Every job exists, and every scheduled second from the first fire to
 	// the end ran exactly once.
-	jobs, err := restClient(t, s5.http).ListAllJobs(ctx, api.ListJobsOptions{Group: "load"})
+	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer lcancel()
+	jobs, err := restClient(t, s5.http).ListAllJobs(lctx, api.ListJobsOptions{Group: "load"})
 	require.NoError(t, err)
 	require.Len(t, jobs, 200)
 	requireRunsOnce(t, readRuns(t, out), 200)

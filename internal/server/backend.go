@@ -44,6 +44,11 @@ func (b *backend) shardOf(key string) (int, error) {
 	}
 }
 
+// notLeaderHere marks the 503 a request gets when this server was chosen
+// as its shard's leader but no longer leads: nothing was proposed, so the
+// router sends the request again to the new leader.
+const notLeaderHere = "is not led by this server"
+
 // leaderWait bounds how long a request waits for its shard to elect a
 // leader (at start, or during a failover) before it answers 503.
 const leaderWait = 5 * time.Second
@@ -62,7 +67,7 @@ func (b *backend) leader(n int) (*shard.Runner, error) {
 	}
 	r := b.s.runner(n)
 	if r == nil || !r.Group.IsLeader() {
-		return nil, api.Unavailable("shard %d is not led by this server (leader %q); retry", n, b.s.shardLeader(n))
+		return nil, api.Unavailable("shard %d %s (leader %q); retry", n, notLeaderHere, b.s.shardLeader(n))
 	}
 	return r, nil
 }

@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime/pprof"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +33,7 @@ func startMember(t *testing.T, dir string, join ...string) *server.Server {
 		MetaTimers:        shard.FastTimers,
 		Heartbeat:         time.Second,
 		DeadServerTimeout: 3 * time.Second,
-		Logger:            testLogger(t),
+		Logger:            bufferedLogger(t),
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -61,24 +64,49 @@ func clusterOf(t *testing.T, s *server.Server) api.Cluster {
 	return c
 }
 
+var statusHTTP = &http.Client{Timeout: 5 * time.Second}
+
+// tryCluster reads GET /v1/cluster without failing the test.
+func tryCluster(s *server.Server) (api.Cluster, error) {
+	var c api.Cluster
+	resp, err := statusHTTP.Get("http://" + s.HTTPAddr() + "/v1/cluster")
+	if err != nil {
+		return c, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return c, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return c, json.NewDecoder(resp.Body).Decode(&c)
+}
+
 // waitReplicated waits until every shard has want replicas, all voting,
 // on distinct live servers, and a leader.
 func waitReplicated(t *testing.T, s *server.Server, want int, within time.Duration) api.Cluster {
 	t.Helper()
-	var c api.Cluster
-	require.Eventually(t, func() bool {
-		c = clusterOf(t, s)
-		if c.UnderReplicated != 0 {
+	deadline := time.Now().Add(within)
+	for {
+		c, err := tryCluster(s)
+		if err == nil && replicated(c, want) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster did not replicate within %s: %+v (error %v)\n%s", within, c, err, swarmStacks())
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+}
+
+func replicated(c api.Cluster, want int) bool {
+	if c.UnderReplicated != 0 || len(c.Shards) == 0 {
+		return false
+	}
+	for _, sh := range c.Shards {
+		if len(sh.Replicas) != want || len(sh.Voters) != want || sh.Leader == "" {
 			return false
 		}
-		for _, sh := range c.Shards {
-			if len(sh.Replicas) != want || len(sh.Voters) != want || sh.Leader == "" {
-				return false
-			}
-		}
-		return true
-	}, within, 100*time.Millisecond, "cluster did not replicate: %+v", c)
-	return c
+	}
+	return true
 }
 
 func leadersByServer(c api.Cluster) map[string]int {
@@ -99,8 +127,8 @@ func TestClusterJoinReplicatesAndSpreadsLeaders(t *testing.T) {
 		require.Len(t, ids, 3)
 	}
 	require.Eventually(t, func() bool {
-		leaders := leadersByServer(clusterOf(t, servers[0]))
-		return len(leaders) >= 2 // 4 shards over 3 servers: spread, not piled on the first
+		c, err := tryCluster(servers[0])
+		return err == nil && len(leadersByServer(c)) >= 2 // 4 shards over 3 servers: spread, not piled on the first
 	}, 15*time.Second, 100*time.Millisecond)
 }
 
@@ -216,4 +244,18 @@ func TestClusterLeaveMovesReplicasAway(t *testing.T) {
 		require.NotContains(t, sh.Replicas, leaving.NodeID())
 		require.NotEqual(t, leaving.NodeID(), sh.Leader)
 	}
+}
+
+// swarmStacks returns the stacks of the goroutines in swarm's code, to
+// see what a stuck server waits on.
+func swarmStacks() string {
+	var b strings.Builder
+	pprof.Lookup("goroutine").WriteTo(&b, 2)
+	var out []string
+	for _, g := range strings.Split(b.String(), "\n\n") {
+		if strings.Contains(g, "swarmsched/swarm/") && !strings.Contains(g, "_test.go") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }

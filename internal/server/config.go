@@ -57,8 +57,16 @@ type Config struct {
 	GossipAddr string
 
 	// ClusterKey, when set, authenticates every Raft and forwarding
-	// connection and encrypts gossip.
+	// connection and encrypts gossip. Every server needs the same one.
 	ClusterKey []byte
+
+	// TLSCert and TLSKey make the HTTP API, workers' WebSockets and Raft
+	// connections use TLS; TLSCA (PEM) verifies peers (Raft is mutual TLS).
+	TLSCert, TLSKey, TLSCA string
+
+	// Auth requires an API token of every request and worker. A new
+	// cluster's first admin token is written to DataDir/admin.token.
+	Auth bool
 
 	// DeadServerTimeout: a server unseen this long has its replicas
 	// re-created elsewhere. Defaults to DefaultDeadServerTimeout.

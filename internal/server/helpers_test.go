@@ -27,3 +27,18 @@ func testLogLevel() slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+// bufferedLogger keeps a server's logs and prints them if the test fails
+// (or to stderr at once with SWARM_TEST_LOG).
+func bufferedLogger(t *testing.T) *slog.Logger {
+	if l := testLogger(t); l != nil {
+		return l
+	}
+	buf := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

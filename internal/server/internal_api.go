@@ -331,3 +331,5 @@ func (s *Server) handleShardDigest(w http.ResponseWriter, r *http.Request) {
 	}
 	writeOK(w, shardDigest{Shard: n, Server: s.id.NodeID, Applied: applied, Digest: sum, Leader: rn.Group.IsLeader()})
 }
+
+func writeJSONBody(w http.ResponseWriter, v any) { json.NewEncoder(w).Encode(v) }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,12 @@ func newPeers(s *Server) *peers {
 	return &peers{s: s, client: &http.Client{Transport: tr, Timeout: peerTimeout}}
 }
 
+// useTLS makes calls to peers verify them with the server's TLS client
+// configuration (set once TLS is loaded, before any call).
+func (p *peers) useTLS(cfg *tls.Config) {
+	p.client.Transport.(*http.Transport).TLSClientConfig = cfg
+}
+
 // httpAddr returns a server's API address from the meta state.
 func (p *peers) httpAddr(server string) (string, error) {
 	srv, ok := p.s.meta.State().Servers[server]
@@ -65,22 +72,23 @@ func (p *peers) call(ctx context.Context, server, method, path string, in, out a
 }
 
 func (p *peers) callAddr(ctx context.Context, addr, method, path string, in, out any) error {
+	var raw []byte
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		raw, body = b, bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, p.scheme()+"://"+addr+path, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(hopsHeader, "1")
 	req.Header.Set(epochHeader, fmt.Sprint(p.s.meta.State().Epoch))
-	p.s.authorizePeer(req)
+	p.s.authorizePeer(req, raw)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return api.Unavailable("call %s%s: %v", addr, path, err)
@@ -182,4 +190,12 @@ func (b *batcher[T, R]) flushLocked() {
 			it.done(r, err)
 		}
 	}()
+}
+
+// scheme is https when the servers serve TLS.
+func (p *peers) scheme() string {
+	if p.s.tlsServer != nil {
+		return "https"
+	}
+	return "http"
 }

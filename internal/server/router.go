@@ -29,12 +29,11 @@ func newRouter(s *Server, next http.Handler) *router {
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			target := pr.In.Context().Value(targetKey{}).(string)
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", target
+			pr.Out.URL.Scheme, pr.Out.URL.Host = s.peers.scheme(), target
 			pr.Out.Host = target
 			hops, _ := strconv.Atoi(pr.In.Header.Get(hopsHeader))
 			pr.Out.Header.Set(hopsHeader, strconv.Itoa(hops+1))
 			pr.Out.Header.Set(epochHeader, strconv.FormatUint(s.meta.State().Epoch, 10))
-			s.authorizePeer(pr.Out)
 		},
 		Transport:     s.peers.client.Transport,
 		FlushInterval: -1, // stream followed logs as they come
@@ -48,24 +47,99 @@ func newRouter(s *Server, next http.Handler) *router {
 type targetKey struct{}
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := rt.s.authorize(r); err != nil {
+		writeErr(w, err)
+		return
+	}
 	hops, _ := strconv.Atoi(r.Header.Get(hopsHeader))
 	rt.awaitEpoch(r)
 	if hops >= maxHops {
 		rt.next.ServeHTTP(w, r)
 		return
 	}
-	server := rt.targetOf(r)
-	if server == "" || server == rt.s.id.NodeID {
-		rt.next.ServeHTTP(w, r)
+	body, err := bufferBody(r)
+	if err != nil {
+		writeErr(w, err)
 		return
 	}
+	for attempt := 0; ; attempt++ {
+		server := rt.targetOf(r)
+		if server != "" && server != rt.s.id.NodeID {
+			rt.forward(w, r, server)
+			return
+		}
+		if !retriable(r) || attempt == 3 {
+			rt.next.ServeHTTP(w, r)
+			return
+		}
+		// Answer here, but if leadership moved since the choice, route
+		// again: nothing was proposed.
+		rec := newBufferedResponse()
+		rt.next.ServeHTTP(rec, r)
+		if !rec.notLeader() {
+			rec.flushTo(w)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+	}
+}
+
+func (rt *router) forward(w http.ResponseWriter, r *http.Request, server string) {
 	addr, err := rt.s.peers.httpAddr(server)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	ctx := r.Context()
-	rt.proxy.ServeHTTP(w, r.WithContext(contextWith(ctx, addr)))
+	rt.proxy.ServeHTTP(w, r.WithContext(contextWith(r.Context(), addr)))
+}
+
+// retriable requests are answered from a buffer, so a "not the leader
+// any more" answer can be retried; streams are not.
+func retriable(r *http.Request) bool {
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/v1/") && !strings.HasSuffix(p, "/logs") && p != "/v1/connect"
+}
+
+// bufferBody reads the request body (bounded) so it can be sent again.
+func bufferBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || !retriable(r) {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxBatchBytes+1))
+	r.Body.Close()
+	if err != nil {
+		return nil, api.Invalid("", "read body: %v", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}
+
+// bufferedResponse records a response to decide before sending it.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newBufferedResponse() *bufferedResponse {
+	return &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+}
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedResponse) WriteHeader(code int)        { b.status = code }
+
+func (b *bufferedResponse) notLeader() bool {
+	return b.status == http.StatusServiceUnavailable && strings.Contains(b.body.String(), notLeaderHere)
+}
+
+func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status)
+	w.Write(b.body.Bytes())
 }
 
 // awaitEpoch lets this server's meta replica catch up with a forwarding
@@ -99,6 +173,7 @@ func (rt *router) targetOf(r *http.Request) string {
 			return rt.leaderOfShard(n)
 		}
 	case strings.HasPrefix(p, "/v1/calendars") && r.Method != http.MethodGet,
+		strings.HasPrefix(p, "/v1/tokens") && r.Method != http.MethodGet,
 		strings.HasPrefix(p, "/v1/groups/"),
 		p == "/v1/internal/join", p == "/v1/internal/leave", p == "/v1/internal/report":
 		return rt.s.metaGroup.LeaderID()

@@ -2,10 +2,17 @@ package server
 
 import "net/http"
 
-// authorizePeer signs a request to another server.
-// TODO: sign with the cluster key (HMAC) once --cluster-key exists; until
-// then internal endpoints trust any caller that can reach the listener.
-func (s *Server) authorizePeer(req *http.Request) {}
+// authorizePeer signs a request to another server with the cluster key.
+func (s *Server) authorizePeer(req *http.Request, body []byte) { s.signPeer(req, body) }
 
-// peerOnly guards an internal endpoint.
-func (s *Server) peerOnly(h http.HandlerFunc) http.Handler { return h }
+// peerOnly guards an internal endpoint: only a server holding the cluster
+// key may call it.
+func (s *Server) peerOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.verifyPeer(r); err != nil {
+			writeErr(w, err)
+			return
+		}
+		h(w, r)
+	})
+}

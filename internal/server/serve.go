@@ -23,6 +23,7 @@ func (s *Server) openHub() error {
 		ServerID:  s.id.NodeID,
 		Heartbeat: s.cfg.Heartbeat,
 		Events:    hubEvents{s},
+		Authorize: s.authorizeWorker,
 		Logger:    s.log.With("component", "hub"),
 	})
 	if err != nil {
@@ -39,6 +40,7 @@ func (s *Server) serve() error {
 	s.api.Handle("GET /ui/", ui.Handler())
 	s.api.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	s.internalRoutes(s.api)
+	s.tokenRoutes(s.api)
 	s.api.SetReady(s.ready)
 	s.httpSrv = &http.Server{
 		Handler:           newRouter(s, s.api),

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ type Server struct {
 	httpSrv  *http.Server
 	api      *transport.API
 
+	key        []byte // derived cluster key; nil without one
+	tlsServer  *tls.Config
+	tlsClient  *tls.Config
+	tlsRaft    *tls.Config
 	view       *view
 	peers      *peers
 	members    *members
@@ -86,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, clock: clock.Real{}, runners: map[int]*shard.Runner{}, fireBatchers: map[string]*batcher[fireItem, string]{}}
+	s.key = derivedKey(cfg.ClusterKey)
 	s.view = newView()
 	s.peers = newPeers(s)
 	s.reportFail.Interval, s.placeFail.Interval = 30*time.Second, 30*time.Second
@@ -140,6 +146,11 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.waitForCluster(ctx, fresh); err != nil {
 		return err
 	}
+	if fresh && len(s.cfg.Join) == 0 {
+		if err := s.bootstrapAdminToken(); err != nil {
+			return err
+		}
+	}
 	s.syncReplicas()
 	s.startLoops()
 	s.started.Store(true)
@@ -179,7 +190,7 @@ func (s *Server) startGossip() error {
 	if addr == "" {
 		return nil
 	}
-	m, err := startMembers(s.id.NodeID, addr, s.cfg.ClusterKey, s.log)
+	m, err := startMembers(s.id.NodeID, addr, s.key, s.log)
 	if err != nil {
 		return err
 	}
@@ -252,6 +263,9 @@ func (s *Server) loadIdentity() (bool, error) {
 // listen binds the Raft and HTTP listeners. A restart binds the addresses
 // recorded at the first start unless flags say otherwise.
 func (s *Server) listen() error {
+	if err := s.loadTLS(); err != nil {
+		return err
+	}
 	raftAddr := firstOf(s.cfg.RaftAddr, s.id.Raft, DefaultRaftAddr)
 	httpAddr := firstOf(s.cfg.HTTPAddr, s.id.HTTP, DefaultHTTPAddr)
 	var err error
@@ -267,7 +281,18 @@ func (s *Server) listen() error {
 		return err
 	}
 
-	s.mux = transport.NewMux(s.raftLn, s.log.With("component", "raft_mux"))
+	raftLn, httpLn := s.raftLn, s.httpLn
+	if s.tlsServer != nil {
+		raftLn = tls.NewListener(s.raftLn, s.tlsRaft)
+		s.httpLn = tls.NewListener(httpLn, s.tlsServer)
+	}
+	s.mux = transport.NewMux(raftLn, s.log.With("component", "raft_mux"))
+	if s.tlsClient != nil {
+		s.mux.SetDialer(s.tlsDialer)
+	}
+	if s.key != nil {
+		s.mux.SetKey(s.key)
+	}
 	s.host, err = shard.NewHost(shard.HostConfig{
 		NodeID:      s.id.NodeID,
 		DataDir:     s.cfg.DataDir,
@@ -464,6 +489,9 @@ func (s *Server) stop() {
 }
 
 func (s *Server) warnIfExposed() {
+	if s.cfg.Auth && s.tlsServer != nil {
+		return
+	}
 	for _, a := range []string{s.httpLn.Addr().String(), s.raftLn.Addr().String()} {
 		host, _, _ := net.SplitHostPort(a)
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
