@@ -158,8 +158,9 @@ type request struct {
 	method string
 	path   string
 	query  url.Values
-	body   any  // marshalled as JSON when non-nil
-	stream bool // the answer is a long-lived stream
+	body   any    // marshalled as JSON when non-nil
+	raw    []byte // sent as is (not JSON) when non-nil
+	stream bool   // the answer is a long-lived stream
 }
 
 // call sends r and decodes a 2xx JSON answer into out (when out is non-nil
@@ -201,7 +202,7 @@ func callFor[T any](ctx context.Context, c *RESTClient, r request) (*T, error) {
 // request; a POST that may have been received is not sent twice. The
 // returned func releases the request's context.
 func (c *RESTClient) send(ctx context.Context, r request) (*http.Response, func(), error) {
-	var body []byte
+	body := r.raw
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
@@ -277,7 +278,9 @@ func (c *RESTClient) newRequest(ctx context.Context, base string, r request, bod
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
-	if body != nil {
+	if r.raw != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	} else if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if !r.stream {
@@ -764,4 +767,25 @@ func (c *RESTClient) ListTokens(ctx context.Context) (*TokenList, error) {
 // RevokeToken deletes an API token.
 func (c *RESTClient) RevokeToken(ctx context.Context, id string) error {
 	return c.call(ctx, request{method: http.MethodDelete, path: "/v1/tokens/" + url.PathEscape(id)}, nil)
+}
+
+// SaveSnapshot writes a snapshot of the whole cluster (every shard, taken
+// on its leader, and the calendars) to w, as a tar archive.
+func (c *RESTClient) SaveSnapshot(ctx context.Context, w io.Writer) (int64, error) {
+	resp, done, err := c.send(ctx, request{method: http.MethodGet, path: "/v1/snapshot", stream: true})
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return 0, decodeError(resp)
+	}
+	return io.Copy(w, resp.Body)
+}
+
+// RestoreSnapshot replaces every shard's state with the archive's and puts
+// its calendars back. The cluster must have the same shards and slots.
+func (c *RESTClient) RestoreSnapshot(ctx context.Context, archive []byte) error {
+	return c.call(ctx, request{method: http.MethodPost, path: "/v1/snapshot", raw: archive, stream: true}, nil)
 }

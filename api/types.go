@@ -93,6 +93,7 @@ type Job struct {
 	Timeout     Duration          `json:"timeout,omitzero"`
 	Retries     Retries           `json:"retries,omitzero"`
 	Data        map[string]string `json:"data,omitempty"`
+	Notify      []Notify          `json:"notify,omitempty"`
 
 	// Read-only, set by the server.
 	State          string     `json:"state,omitempty"`
@@ -142,6 +143,47 @@ type Retries struct {
 	Max        int      `json:"max,omitempty"`
 	Backoff    Duration `json:"backoff,omitzero"`
 	MaxBackoff Duration `json:"max_backoff,omitzero"`
+}
+
+// Alert events of a job's notify webhooks.
+const (
+	NotifyFailure  = "failure"  // an execution failed, its retries spent
+	NotifyTimeout  = "timeout"  // an execution timed out, its retries spent
+	NotifyLost     = "lost"     // an execution was lost, its retries spent
+	NotifyRecovery = "recovery" // the first success after one of the above
+)
+
+// NotifyEvents lists the alert events, in the order the default "on" has.
+var NotifyEvents = []string{NotifyFailure, NotifyTimeout, NotifyLost, NotifyRecovery}
+
+// Notify is one alert webhook of a job: the shard leader POSTs a
+// Notification to URL when one of the events On happens.
+type Notify struct {
+	URL     string            `json:"url"`
+	On      []string          `json:"on,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Wants reports whether the webhook subscribes to event; no events
+// means all of them.
+func (n *Notify) Wants(event string) bool {
+	if len(n.On) == 0 {
+		return true
+	}
+	for _, e := range n.On {
+		if e == event {
+			return true
+		}
+	}
+	return false
+}
+
+// Notification is the JSON body of an alert webhook call.
+type Notification struct {
+	Event     string    `json:"event"`
+	Job       string    `json:"job"`
+	Execution Execution `json:"execution"`
+	At        time.Time `json:"at"`
 }
 
 // Piece identifies one piece of a sharded or broadcast fire.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ const (
 	MaxShardingCount  = 1024
 	MaxRetries        = 100
 	MaxDataEntries    = 256
+	MaxNotify         = 8    // alert webhooks of one job
+	MaxNotifyHeaders  = 32   // headers of one alert webhook
+	MaxNotifyURLBytes = 2048 // length of an alert webhook's URL
 	DefaultBackoff    = 10 * time.Second
 	DefaultMaxBackoff = 5 * time.Minute
 )
@@ -60,7 +64,7 @@ func (j *Job) Normalize() (scheduler.Trigger, error) {
 	}
 	j.Trigger = trig.Spec()
 
-	steps := []func() error{j.normalizeExecutor, j.normalizePerform, j.normalizeRouting, j.normalizePolicy, j.normalizeData}
+	steps := []func() error{j.normalizeExecutor, j.normalizePerform, j.normalizeRouting, j.normalizePolicy, j.normalizeData, j.normalizeNotify}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -256,14 +260,59 @@ func (j *Job) normalizeData() error {
 	return checkMap("data", j.Data, false)
 }
 
+func (j *Job) normalizeNotify() error {
+	if len(j.Notify) > MaxNotify {
+		return Invalid("notify", "has %d webhooks, at most %d are allowed", len(j.Notify), MaxNotify)
+	}
+	for i := range j.Notify {
+		if err := j.Notify[i].normalize(fmt.Sprintf("notify[%d]", i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// normalize checks one webhook and fills in the default events (all).
+func (n *Notify) normalize(field string) error {
+	u, err := url.Parse(n.URL)
+	switch {
+	case n.URL == "":
+		return Invalid(field+".url", "is required")
+	case len(n.URL) > MaxNotifyURLBytes:
+		return Invalid(field+".url", "is longer than %d bytes", MaxNotifyURLBytes)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return Invalid(field+".url", "must be an http or https URL")
+	}
+	if err := noControl(field+".url", n.URL, false); err != nil {
+		return err
+	}
+
+	if len(n.On) == 0 {
+		n.On = slices.Clone(NotifyEvents)
+	}
+	for i, e := range n.On {
+		if !slices.Contains(NotifyEvents, e) {
+			return Invalid(fmt.Sprintf("%s.on[%d]", field, i), "%q is not one of %s", e, strings.Join(NotifyEvents, ", "))
+		}
+	}
+
+	if len(n.Headers) > MaxNotifyHeaders {
+		return Invalid(field+".headers", "has %d entries, at most %d are allowed", len(n.Headers), MaxNotifyHeaders)
+	}
+	for _, k := range sortedKeys(n.Headers) {
+		if !headerName.MatchString(k) {
+			return Invalid(field+".headers", "%q is not a valid header name", k)
+		}
+	}
+	return checkMap(field+".headers", n.Headers, false)
+}
+
+// headerName is an HTTP header field name (RFC 9110 token).
+var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
 // checkMap refuses empty keys and control characters in keys and values.
 func checkMap(field string, m map[string]string, allowNewlines bool) error {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // report the same key every time
-	for _, k := range keys {
+	for _, k := range sortedKeys(m) { // report the same key every time
 		if k == "" {
 			return Invalid(field, "has an empty key")
 		}
@@ -278,6 +327,15 @@ func checkMap(field string, m map[string]string, allowNewlines bool) error {
 		}
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // noControl refuses control characters (and NUL); newlines and tabs pass

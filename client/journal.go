@@ -2,12 +2,14 @@ package client
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,7 +26,14 @@ var (
 	bucketRuns    = []byte("runs")    // runKey -> runRecord: runs that have not ended
 	bucketResults = []byte("results") // runKey -> protocol.Result: not yet confirmed
 	bucketMeta    = []byte("meta")    // "client_id" -> id
+	bucketDone    = []byte("done")    // runKey -> started_at: confirmed runs, the last doneKept
 )
+
+// doneKept bounds the confirmed runs the journal remembers, so a worker
+// that restarts never runs a fire it already ran when the server sends it
+// again (its results were recorded, but the server may not know yet that
+// the worker saw the confirmation).
+const doneKept = 4096
 
 var metaClientID = []byte("client_id")
 
@@ -72,7 +81,7 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRuns, bucketResults, bucketMeta} {
+		for _, b := range [][]byte{bucketRuns, bucketResults, bucketMeta, bucketDone} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -164,10 +173,23 @@ func (j *journal) finish(res protocol.Result) error {
 	return nil
 }
 
-// confirm forgets a result the server confirmed.
-func (j *journal) confirm(k runKey) error {
+// confirm forgets a result the server confirmed, and remembers the run
+// among the last doneKept done (keyed by start time, then run, so the
+// oldest go first).
+func (j *journal) confirm(k runKey, startedAt time.Time) error {
 	err := j.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketResults).Delete(k.bytes())
+		if err := tx.Bucket(bucketResults).Delete(k.bytes()); err != nil {
+			return err
+		}
+		done := tx.Bucket(bucketDone)
+		key := append(binary.BigEndian.AppendUint64(nil, uint64(startedAt.UnixNano())), k.bytes()...)
+		if done.Get(key) != nil {
+			return nil
+		}
+		if err := done.Put(key, nil); err != nil {
+			return err
+		}
+		return trimDone(tx.Bucket(bucketMeta), done)
 	})
 	if err != nil {
 		return fmt.Errorf("journal confirm: %w", err)
@@ -204,4 +226,46 @@ func (j *journal) load() ([]runRecord, []protocol.Result, error) {
 		return nil, nil, fmt.Errorf("load journal: %w", err)
 	}
 	return runs, results, nil
+}
+
+var metaDoneCount = []byte("done_count")
+
+// trimDone counts a new done run and keeps the bucket to doneKept entries,
+// dropping the oldest.
+func trimDone(meta, done *bolt.Bucket) error {
+	n := 1
+	if v := meta.Get(metaDoneCount); len(v) == 8 {
+		n += int(binary.BigEndian.Uint64(v))
+	}
+	c := done.Cursor()
+	for k, _ := c.First(); k != nil && n > doneKept; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+		n--
+	}
+	return meta.Put(metaDoneCount, binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// doneRuns returns the confirmed runs the journal remembers.
+func (j *journal) doneRuns() (map[runKey]time.Time, error) {
+	out := map[runKey]time.Time{}
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDone).ForEach(func(k, _ []byte) error {
+			if len(k) < 8 {
+				return nil
+			}
+			exec, att, ok := strings.Cut(string(k[8:]), "\x00")
+			n, err := strconv.Atoi(att)
+			if !ok || err != nil {
+				return nil
+			}
+			out[runKey{exec, n}] = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC()
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal done runs: %w", err)
+	}
+	return out, nil
 }

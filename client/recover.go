@@ -21,9 +21,16 @@ func (r *runner) recoverJournal() error {
 		return err
 	}
 
+	done, err := r.journal.doneRuns()
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	for _, res := range results {
 		r.results[runKey{res.ExecID, res.Attempt}] = res
+	}
+	for k, at := range done {
+		r.recent.add(k, recentRun{startedAt: at})
 	}
 	r.mu.Unlock()
 

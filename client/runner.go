@@ -448,7 +448,7 @@ func (r *runner) killWhere(match func(*run) bool, cause error) bool {
 // confirm forgets a result the server recorded, and its run directory.
 func (r *runner) confirm(k runKey) {
 	r.mu.Lock()
-	_, ok := r.results[k]
+	res, ok := r.results[k]
 	delete(r.results, k)
 	r.changedLocked()
 	r.mu.Unlock()
@@ -457,7 +457,7 @@ func (r *runner) confirm(k runKey) {
 	}
 
 	if r.journal != nil {
-		if err := r.journal.confirm(k); err != nil {
+		if err := r.journal.confirm(k, res.StartedAt); err != nil {
 			r.log.Warn("journal confirm failed", "exec_id", k.execID, "error", err)
 		}
 	}

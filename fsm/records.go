@@ -30,6 +30,12 @@ type JobRecord struct {
 	// Active counts executions that are not terminal, for concurrency
 	// policies.
 	Active int `json:"active,omitempty"`
+
+	// LastOutcome is the final state of the job's last execution that ran
+	// to an end: succeeded, failed, timed_out or lost ("" before any).
+	// Skipped and killed executions say nothing of the job's health and
+	// leave it alone.
+	LastOutcome string `json:"last_outcome,omitempty"`
 }
 
 // View returns the job as the API shows it.
@@ -64,6 +70,20 @@ type ExecRecord struct {
 
 	// NotBeforeMS delays the dispatch of a retry (unix ms).
 	NotBeforeMS int64 `json:"not_before_ms,omitempty"`
+
+	// PrevOutcome is the job's LastOutcome before this execution ended,
+	// recorded when it ended, so the leader can tell a recovery (a success
+	// after a failure) from the committed record alone.
+	PrevOutcome string `json:"prev_outcome,omitempty"`
+}
+
+// IsOutcome reports whether state is one LastOutcome records.
+func IsOutcome(state string) bool {
+	switch state {
+	case api.ExecSucceeded, api.ExecFailed, api.ExecTimedOut, api.ExecLost:
+		return true
+	}
+	return false
 }
 
 // Pending reports whether the execution still waits to be dispatched.

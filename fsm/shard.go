@@ -44,9 +44,14 @@ type Shard struct {
 	mu sync.RWMutex
 	db *bolt.DB
 
-	// applied mirrors the stored applied index for cheap reads.
+	// applied mirrors the stored applied index for cheap reads; storeErr
+	// is why the store last failed to apply, nil when it applies.
 	appliedMu sync.Mutex
 	applied   uint64
+	storeErr  error
+
+	interrupt     chan struct{}
+	interruptOnce sync.Once
 
 	// OnApply, if set, is called after each applied batch with the
 	// commands that applied; the shard leader uses it to learn of
@@ -63,7 +68,7 @@ func OpenShard(id int, path string) (*Shard, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Shard{id: id, path: path, db: db}
+	s := &Shard{id: id, path: path, db: db, interrupt: make(chan struct{})}
 	if err := s.loadApplied(); err != nil {
 		db.Close()
 		return nil, err
@@ -165,16 +170,43 @@ func (s *Shard) Apply(l *raft.Log) interface{} {
 // with the new applied index, so the store is never ahead of or behind what
 // it says it applied. Entries at or below the stored index were applied
 // before a restart and are skipped.
+//
+// When the store cannot take the batch (a full disk), ApplyBatch retries
+// until it can, rather than let the replica diverge from its log: reads of
+// what was applied go on, writes wait (and time out) until space returns.
+// Interrupt ends the wait when the server stops; the batch is then left
+// unapplied on disk and is applied again from the log at the next start.
 func (s *Shard) ApplyBatch(logs []*raft.Log) []interface{} {
+	backoff := 50 * time.Millisecond
+	for {
+		out, cmds, results, err := s.applyOnce(logs)
+		if err == nil {
+			if s.OnApply != nil && len(cmds) > 0 {
+				s.OnApply(cmds, results)
+			}
+			return out
+		}
+		s.setStoreErr(err)
+		select {
+		case <-s.interrupt:
+			return make([]interface{}, len(logs))
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Shard) applyOnce(logs []*raft.Log) ([]interface{}, []*Command, []*Result, error) {
 	out := make([]interface{}, len(logs))
 	cmds := make([]*Command, 0, len(logs))
 	results := make([]*Result, 0, len(logs))
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	var applied uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		a := &applier{tx: tx, shard: s.id}
-		applied := getU64(tx.Bucket(bucketMeta), keyApplied)
+		applied = getU64(tx.Bucket(bucketMeta), keyApplied)
 		for i, l := range logs {
 			if l.Index <= applied || l.Type != raft.LogCommand {
 				continue
@@ -186,22 +218,36 @@ func (s *Shard) ApplyBatch(logs []*raft.Log) []interface{} {
 				results = append(results, res)
 			}
 		}
-		last := logs[len(logs)-1].Index
-		if last > applied {
-			applied = last
-		}
-		s.setApplied(applied)
+		applied = max(applied, logs[len(logs)-1].Index)
 		return tx.Bucket(bucketMeta).Put(keyApplied, u64(applied))
 	})
 	if err != nil {
-		// The log holds these entries; a replica whose store cannot take
-		// them must stop rather than diverge. On restart it replays them.
-		panic(fmt.Sprintf("swarm: shard %d: commit applied entries to %s: %v", s.id, s.path, err))
+		return nil, nil, nil, fmt.Errorf("shard %d: commit applied entries to %s: %w", s.id, s.path, err)
 	}
-	if s.OnApply != nil && len(cmds) > 0 {
-		s.OnApply(cmds, results)
-	}
-	return out
+	s.setApplied(applied)
+	s.setStoreErr(nil)
+	return out, cmds, results, nil
+}
+
+// StoreError is the error that keeps the store from applying, nil when it
+// applies. The server reports it (a full disk, say).
+func (s *Shard) StoreError() error {
+	s.appliedMu.Lock()
+	defer s.appliedMu.Unlock()
+	return s.storeErr
+}
+
+func (s *Shard) setStoreErr(err error) {
+	s.appliedMu.Lock()
+	s.storeErr = err
+	s.appliedMu.Unlock()
+}
+
+// Interrupt stops an ApplyBatch that waits for the store to take a batch,
+// so the Raft member can shut down. Call it before shutting the member
+// down; it is safe to call more than once.
+func (s *Shard) Interrupt() {
+	s.interruptOnce.Do(func() { close(s.interrupt) })
 }
 
 func (s *Shard) setApplied(i uint64) {

@@ -98,6 +98,7 @@ func (a *applier) putJob(p *PutJob) {
 		rec.Job.ID, rec.Job.CreatedAt = old.Job.ID, old.Job.CreatedAt
 		rec.Job.Version = old.Job.Version + 1
 		rec.ManualSeq, rec.Execs, rec.Active = old.ManualSeq, old.Execs, old.Active
+		rec.LastOutcome = old.LastOutcome
 		if old.Job.State == api.JobPaused {
 			rec.Job.State = api.JobPaused
 		}
@@ -449,14 +450,18 @@ func (a *applier) skip(e *ExecRecord, u *ExecUpdate) bool {
 	return true
 }
 
-// finalize moves a terminal execution from inflight to history and trims
-// the job's history to the bound.
+// finalize moves a terminal execution from inflight to history, records
+// its outcome on the job, and trims the job's history to the bound.
 func (a *applier) finalize(rec *JobRecord, e *ExecRecord) {
 	if err := a.tx.Bucket(bucketInflight).Delete([]byte(e.ID)); err != nil {
 		panic(err)
 	}
+	own := rec != nil && rec.Job.ID == e.JobID
+	if own && IsOutcome(e.State) {
+		e.PrevOutcome, rec.LastOutcome = rec.LastOutcome, e.State
+	}
 	a.putHistory(e)
-	if rec == nil || rec.Job.ID != e.JobID {
+	if !own {
 		return
 	}
 	rec.Active = max(0, rec.Active-1)

@@ -163,6 +163,10 @@ type ResultOK struct {
 	Attempt int    `json:"attempt"`
 }
 
+// KillReplaced is the Kill reason when the job's concurrency policy
+// replace started a newer run.
+const KillReplaced = "replaced"
+
 // Kill asks a client to stop a run (and its process tree).
 type Kill struct {
 	ExecID string `json:"exec_id"`

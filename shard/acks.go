@@ -67,46 +67,76 @@ func (f *Firer) OnRunning(client string, r protocol.Running) {
 	f.rel.acked(r.ExecID, client)
 }
 
-// checkLost marks lost the runs of clients gone longer than the grace
-// period. A run that was sent but never acknowledged counts too: the
-// client may have started it before it vanished.
+// checkLost acts on runs whose worker is gone longer than the grace
+// period: a run it acknowledged is lost (and retried if the job allows);
+// a fire sent but never acknowledged may not have run at all, so it gets
+// a new attempt on another worker.
 func (f *Firer) checkLost(now time.Time, absent map[string]time.Time) {
-	for id, client := range f.rel.holders() {
-		if f.cfg.Dispatcher.Connected(client) {
-			delete(absent, client)
-			continue
+	sent, running := f.rel.holders()
+	for id, client := range sent {
+		if f.goneLong(client, now, absent) {
+			f.reattempt(id, now)
 		}
-		since, ok := absent[client]
-		if !ok {
-			absent[client] = now
-			continue
+	}
+	for id, client := range running {
+		if f.goneLong(client, now, absent) {
+			f.lost(id, client, now)
 		}
-		if now.Sub(since) < f.cfg.ClientGrace {
-			continue
-		}
-		e, err := f.store.Exec(id)
-		if err != nil || e == nil || api.Terminal(e.State) {
-			f.rel.done(id)
-			continue
-		}
-		f.rel.done(id)
-		f.upd.add(fsm.ExecUpdate{
-			ID: id, Attempt: e.Attempt, Kind: fsm.UpdResult, AtMS: now.UnixMilli(),
-			Client: client, State: api.ExecLost, Error: "client " + client + " gone",
-		}, nil)
 	}
 }
 
-// holders maps each sent or running execution to its client.
-func (q *releaseQueue) holders() map[string]string {
+// goneLong reports whether client has been away longer than the grace
+// period; absent remembers when each was first seen away.
+func (f *Firer) goneLong(client string, now time.Time, absent map[string]time.Time) bool {
+	if f.cfg.Dispatcher.Connected(client) {
+		delete(absent, client)
+		return false
+	}
+	since, ok := absent[client]
+	if !ok {
+		absent[client] = now
+		return false
+	}
+	return now.Sub(since) >= f.cfg.ClientGrace
+}
+
+func (f *Firer) reattempt(id string, now time.Time) {
+	f.rel.done(id)
+	e, err := f.store.Exec(id)
+	if err != nil || e == nil || api.Terminal(e.State) || e.State == api.ExecRunning {
+		if e != nil && e.State == api.ExecRunning {
+			f.rel.watch(id, e.Client)
+		}
+		return
+	}
+	u := fsm.ExecUpdate{ID: id, Attempt: e.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), NewAttempt: true}
+	f.upd.add(u, func(bool, error) { f.rel.push(id, now.UnixMilli()) })
+}
+
+func (f *Firer) lost(id, client string, now time.Time) {
+	e, err := f.store.Exec(id)
+	f.rel.done(id)
+	if err != nil || e == nil || api.Terminal(e.State) {
+		return
+	}
+	f.upd.add(fsm.ExecUpdate{
+		ID: id, Attempt: e.Attempt, Kind: fsm.UpdResult, AtMS: now.UnixMilli(),
+		Client: client, State: api.ExecLost, Error: "client " + client + " gone",
+	}, nil)
+}
+
+// holders maps each sent (not acknowledged) and each running execution to
+// its client.
+func (q *releaseQueue) holders() (sent, running map[string]string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := make(map[string]string, len(q.sent)+len(q.running))
+	sent = make(map[string]string, len(q.sent))
 	for id, s := range q.sent {
-		out[id] = s.target.Client
+		sent[id] = s.target.Client
 	}
+	running = make(map[string]string, len(q.running))
 	for id, c := range q.running {
-		out[id] = c
+		running[id] = c
 	}
-	return out
+	return sent, running
 }

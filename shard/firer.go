@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmsched/swarm/api"
@@ -78,6 +79,12 @@ type FirerConfig struct {
 	// Dispatcher picks targets and delivers fires. Required.
 	Dispatcher Dispatcher
 
+	// Metrics receives the loop's measurements. Nil means none.
+	Metrics Metrics
+
+	// Notifier sends jobs' alert webhooks. Nil means none are sent.
+	Notifier Notifier
+
 	// Clock defaults to the wall clock.
 	Clock clock.Clock
 
@@ -116,7 +123,55 @@ func (c FirerConfig) withDefaults() FirerConfig {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
+	}
 	return c
+}
+
+// Metrics receives what a server measures of its Raft groups and fire
+// loops; the server plugs in its Prometheus collectors. Calls must not
+// block.
+type Metrics interface {
+	// FireOutcome counts what became of a fire: released (an attempt
+	// handed to its target), resent (handed again, unacknowledged),
+	// undelivered, or skipped_<reason> once the skip is committed.
+	FireOutcome(outcome string)
+
+	// FireLateness observes how long after its instant (or its retry's
+	// not-before time) an attempt was released.
+	FireLateness(d time.Duration)
+
+	// ExecutionFinished counts a committed result by the state it left
+	// the execution in: a terminal state, or "retrying".
+	ExecutionFinished(state string)
+
+	// UpdateBatch observes how many updates one Raft entry carried.
+	UpdateBatch(n int)
+
+	// RaftApply observes how long a proposal to group ("meta",
+	// "shard-3") took to commit and apply.
+	RaftApply(group string, d time.Duration)
+
+	// LeaderChange counts a change of this member's leadership of group:
+	// gained, lost, or regained in a new term.
+	LeaderChange(group string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) FireOutcome(string)              {}
+func (noMetrics) FireLateness(time.Duration)      {}
+func (noMetrics) ExecutionFinished(string)        {}
+func (noMetrics) UpdateBatch(int)                 {}
+func (noMetrics) RaftApply(string, time.Duration) {}
+func (noMetrics) LeaderChange(string)             {}
+
+// Notifier sends a job's alert webhooks (api.Job.Notify). The shard
+// leader calls it once per event after the result that caused it is
+// committed; Notify must queue and return at once.
+type Notifier interface {
+	Notify(event string, job *api.Job, e *api.Execution, at time.Time)
 }
 
 // Validate names the first invalid field.
@@ -162,6 +217,10 @@ type Firer struct {
 	scanFail logx.Limiter
 	fired    meter
 	verified time.Time // last leadership check, owned by releaseLoop
+
+	// ready is set once this term's leader has applied every entry
+	// committed before it (the Barrier passed): reads are current then.
+	ready atomic.Bool
 
 	// TestSignals are no-ops unless a test arms them.
 	TestSignals FirerSignals
@@ -230,6 +289,7 @@ func (f *Firer) scanLoop(ctx context.Context) {
 	if !f.recover(ctx) {
 		return
 	}
+	f.ready.Store(true)
 	f.TestSignals.Ready.Signal(struct{}{})
 
 	lastRetain := time.Time{}
@@ -365,7 +425,9 @@ func (f *Firer) commit(items []fsm.FireItem) error {
 		}
 		n++
 		for _, e := range items[i].Execs {
-			if !e.Skipped {
+			if e.Skipped {
+				f.cfg.Metrics.FireOutcome("skipped_" + e.Reason)
+			} else {
 				f.rel.push(e.ID, e.ScheduledMS)
 			}
 		}
@@ -398,6 +460,9 @@ func (f *Firer) Enqueue(ids ...string) {
 // FiresPerSecond is the rate of fires this loop handed out recently.
 func (f *Firer) FiresPerSecond() float64 { return f.fired.rate(f.cfg.Clock.Now()) }
 
+// Pending is the number of executions queued for release.
+func (f *Firer) Pending() int { return f.rel.len() }
+
 // dispatchUncommitted is the dispatch-before-commit defect (bugs): it
 // sends the planned fires now, with no committed record.
 func (f *Firer) dispatchUncommitted(items []fsm.FireItem) {
@@ -413,7 +478,11 @@ func (f *Firer) dispatchUncommitted(items []fsm.FireItem) {
 			exec := &fsm.ExecRecord{Execution: api.Execution{ID: e.ID, Job: it.Key, ScheduledAt: time.UnixMilli(e.ScheduledMS).UTC(), Attempt: 1, Piece: e.Piece}, JobID: rec.Job.ID}
 			fire := buildFire(exec, rec, f.cfg.Shard, f.term, f.cfg.Clock.Now())
 			fire.Leader = f.cfg.NodeID
-			f.cfg.Dispatcher.Deliver(context.Background(), Target{Client: e.Target, Server: e.Server}, fire)
+			f.cfg.Dispatcher.Deliver(context.Background(), Target{Client: e.Target, Server: e.Server}, fire, func(error) {})
 		}
 	}
 }
+
+// Ready reports whether the leader has caught up with everything committed
+// before its term, so what its store says is current.
+func (f *Firer) Ready() bool { return f.ready.Load() }

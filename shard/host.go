@@ -43,6 +43,9 @@ type HostConfig struct {
 	ShardTimers Timers
 	MetaTimers  Timers
 
+	// Metrics observes the groups' proposals. Nil means none.
+	Metrics Metrics
+
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 }
@@ -81,6 +84,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	return &Host{cfg: cfg}, nil
 }
 
@@ -106,9 +112,16 @@ type Group struct {
 	Raft  *raft.Raft
 	MuxID uint64
 
-	logs  *raftboltdb.BoltStore
-	trans *raft.NetworkTransport
+	// Name is the group's name in logs and metrics: "meta", "shard-3".
+	Name string
+
+	logs    *raftboltdb.BoltStore
+	trans   *raft.NetworkTransport
+	metrics Metrics
 }
+
+// ShardGroupName is the name of shard n's group in logs and metrics.
+func ShardGroupName(n int) string { return "shard-" + strconv.Itoa(n) }
 
 // Close shuts the member down and closes its stores.
 func (g *Group) Close() error {
@@ -143,7 +156,7 @@ func (h *Host) OpenMeta(m *fsm.Meta, bootstrap []raft.Server) (*Group, error) {
 // covers.
 func (h *Host) OpenShard(s *fsm.Shard, bootstrap []raft.Server) (*Group, error) {
 	dir := h.ShardDir(s.ID())
-	name := "shard-" + strconv.Itoa(s.ID())
+	name := ShardGroupName(s.ID())
 	cfg := raftConfig(h.cfg.NodeID, h.cfg.ShardTimers, true)
 	return h.openWith(ShardMuxID(s.ID()), dir, name, s, cfg, bootstrap, func(snaps raft.SnapshotStore) error {
 		return catchUpFromSnapshot(s, snaps)
@@ -161,12 +174,16 @@ func (h *Host) openWith(muxID uint64, dir, name string, f raft.FSM, cfg *raft.Co
 	logger := logx.HCLog(h.cfg.Logger, "raft").With("group", name)
 	cfg.Logger = logger
 
+	logPath := filepath.Join(dir, "raft.db")
 	logs, err := raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(dir, "raft.db"),
+		Path:        logPath,
 		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType},
 	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s log store %s: locked by another process", name, logPath)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s log store: %w", name, err)
+		return nil, fmt.Errorf("open %s log store %s: %w: %w", name, logPath, fsm.ErrCorrupt, err)
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, logger)
 	if err != nil {
@@ -192,7 +209,7 @@ func (h *Host) openWith(muxID uint64, dir, name string, f raft.FSM, cfg *raft.Co
 		Logger:  logger,
 	})
 
-	g := &Group{MuxID: muxID, logs: logs, trans: trans}
+	g := &Group{MuxID: muxID, Name: name, logs: logs, trans: trans, metrics: h.cfg.Metrics}
 	if err := h.maybeBootstrap(cfg, logs, snaps, trans, bootstrap); err != nil {
 		trans.Close()
 		logs.Close()
@@ -254,10 +271,12 @@ func (g *Group) Propose(c *fsm.Command) (*fsm.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	f := g.Raft.Apply(data, ProposeTimeout)
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("propose %s: %w", c.Type, err)
 	}
+	g.observe(start)
 	res, _ := f.Response().(*fsm.Result)
 	if res == nil {
 		res = &fsm.Result{}
@@ -272,14 +291,24 @@ func (g *Group) ProposeMeta(c *fsm.MetaCommand) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	f := g.Raft.Apply(data, ProposeTimeout)
 	if err := f.Error(); err != nil {
 		return fmt.Errorf("propose %s: %w", c.Type, err)
 	}
+	g.observe(start)
 	if e, ok := f.Response().(error); ok && e != nil {
 		return e
 	}
 	return nil
+}
+
+// observe reports a committed proposal's latency. Failed ones are not
+// observed: a follower's refusal is quick and would hide slow commits.
+func (g *Group) observe(start time.Time) {
+	if g.metrics != nil {
+		g.metrics.RaftApply(g.Name, time.Since(start))
+	}
 }
 
 // Barrier waits until every entry committed before it is applied.

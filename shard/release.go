@@ -3,6 +3,8 @@ package shard
 import (
 	"container/heap"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +28,10 @@ type releaseQueue struct {
 	// running tracks acknowledged executions: id -> client.
 	running map[string]string
 
+	// handed holds executions a hand-over of which succeeded, or ended in
+	// doubt, in this term.
+	handed map[string]bool
+
 	// refused tracks clients that refused an execution.
 	refused map[string]map[string]bool
 
@@ -43,6 +49,7 @@ func newReleaseQueue() *releaseQueue {
 		queued:  map[string]bool{},
 		sent:    map[string]sentFire{},
 		running: map[string]string{},
+		handed:  map[string]bool{},
 		refused: map[string]map[string]bool{},
 		wake:    make(chan struct{}, 1),
 	}
@@ -108,6 +115,12 @@ func (q *releaseQueue) due(now int64) ([]string, time.Duration) {
 	return ids, time.Duration(q.h[0].ms-now) * time.Millisecond
 }
 
+func (q *releaseQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.h.Len()
+}
+
 func (q *releaseQueue) needReload() {
 	q.mu.Lock()
 	q.reload = true
@@ -148,7 +161,20 @@ func (q *releaseQueue) done(id string) {
 	delete(q.sent, id)
 	delete(q.running, id)
 	delete(q.refused, id)
+	delete(q.handed, id)
 	q.mu.Unlock()
+}
+
+func (q *releaseQueue) delivered(id string) {
+	q.mu.Lock()
+	q.handed[id] = true
+	q.mu.Unlock()
+}
+
+func (q *releaseQueue) wasDelivered(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.handed[id]
 }
 
 // unsent forgets that id was sent (its target gave it back).
@@ -276,11 +302,31 @@ func (f *Firer) release(ctx context.Context, id string, now time.Time) {
 		return
 	}
 
-	if e.Target == "" || (e.State == api.ExecScheduled && !f.cfg.Dispatcher.Connected(e.Target)) {
+	switch {
+	case e.Target == "":
 		f.assign(e, rec, now)
-		return
+	case e.State == api.ExecScheduled && !f.cfg.Dispatcher.Connected(e.Target):
+		if f.neverSent(e) {
+			f.assign(e, rec, now) // chosen here, never sent: choose again
+			return
+		}
+		// It may have reached its worker (sent by this leader or an
+		// earlier one): it stays the target, and is tried again until the
+		// worker is back or its grace ends (then a new attempt, checkLost).
+		f.rel.markSent(e.ID, Target{Client: e.Target, Server: e.Server}, now)
+		f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
+	default:
+		f.deliver(ctx, e, rec, now)
 	}
-	f.deliver(ctx, e, rec, now)
+}
+
+// neverSent reports whether an execution certainly never reached a
+// worker: this leader chose its target, in this term, and no hand-over of
+// it ever succeeded or ended in doubt. Only such a fire may go to another
+// worker under the same attempt; any other gets a new attempt, so a worker
+// that ran the first cannot mistake the second for a duplicate it dropped.
+func (f *Firer) neverSent(e *fsm.ExecRecord) bool {
+	return e.State == api.ExecScheduled && e.Term == f.term && !f.rel.wasDelivered(e.ID)
 }
 
 // assign chooses a target for an execution that has none (or whose target
@@ -300,10 +346,11 @@ func (f *Firer) assign(e *fsm.ExecRecord, rec *fsm.JobRecord, now time.Time) {
 	u := fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}
 	f.upd.add(u, func(applied bool, err error) {
 		// Deliver only once the choice is committed: a new leader would
-		// otherwise send the fire to the old target as well.
+		// otherwise send the fire to the old target as well. Either way
+		// it is released again, and release reads what the store says.
 		if err == nil && applied {
 			f.rel.push(e.ID, 0)
-		} else if err != nil {
+		} else {
 			f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
 		}
 	})
@@ -322,25 +369,87 @@ func (q *releaseQueue) refusedBy(id string) map[string]bool {
 	return out
 }
 
-// deliver sends the fire to its committed target.
+// deliver sends the fire to its committed target. The hand-over finishes
+// in the background (a batched call to the worker's server), so the
+// release loop goes on to the next fire at once.
 func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobRecord, now time.Time) {
+	if e.State == api.ExecScheduled && rec.Job.Concurrency == api.ConcurrencyReplace && rec.Active > 1 {
+		f.replace(e, rec, now)
+	}
 	fire := buildFire(e, rec, f.cfg.Shard, f.term, now)
 	fire.Leader = f.cfg.NodeID
 	t := Target{Client: e.Target, Server: e.Server}
-	// Marked sent before the hand-over: an ack may come back before
-	// Deliver returns.
+	// Marked sent before the hand-over: an ack may come back before the
+	// hand-over is done.
 	f.rel.markSent(e.ID, t, now)
-	if err := f.cfg.Dispatcher.Deliver(ctx, t, fire); err != nil {
+	f.cfg.Dispatcher.Deliver(ctx, t, fire, func(err error) { f.delivered(e, rec, t, now, err) })
+}
+
+// replaceScan bounds how far back, newest first, replace looks for the
+// runs it stops. Under replace the older runs were stopped when a newer
+// one started, so the live ones are among the newest few.
+const replaceScan = 64
+
+// replace stops the job's other live runs before e goes out (concurrency
+// replace): older fires not handed over yet are skipped, sent and running
+// ones are killed on their clients, which report them killed.
+func (f *Firer) replace(e *fsm.ExecRecord, rec *fsm.JobRecord, now time.Time) {
+	others, _, err := f.store.Execs(e.Job, e.JobID, "", replaceScan)
+	if err != nil {
+		f.logScanError(fmt.Errorf("replace: %w", err))
+		return
+	}
+	for _, o := range others {
+		if o.ID == e.ID || api.Terminal(o.State) || !o.ScheduledAt.Before(e.ScheduledAt) {
+			continue
+		}
+		switch {
+		case f.neverSent(o) || o.Target == "":
+			f.upd.add(fsm.ExecUpdate{ID: o.ID, Attempt: o.Attempt, Kind: fsm.UpdSkip, AtMS: now.UnixMilli(), Reason: api.ReasonConcurrency}, nil)
+		case o.Client != "":
+			f.cfg.Dispatcher.Kill(o.Client, o.ID, protocol.KillReplaced)
+		case o.Target != "":
+			f.cfg.Dispatcher.Kill(o.Target, o.ID, protocol.KillReplaced)
+		}
+	}
+}
+
+// delivered handles the outcome of a hand-over; it may run on another
+// goroutine than the release loop.
+func (f *Firer) delivered(e *fsm.ExecRecord, rec *fsm.JobRecord, t Target, now time.Time, err error) {
+	if err != nil {
+		f.cfg.Metrics.FireOutcome("undelivered")
+		if !errors.Is(err, ErrNotDelivered) {
+			// In doubt (a call to the worker's server failed midway): it
+			// may have arrived. Send it again later, to the same worker.
+			f.rel.delivered(e.ID)
+			f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
+			return
+		}
 		f.rel.unsent(e.ID)
 		f.undelivered(e, rec, t, now)
 		return
 	}
+	f.rel.delivered(e.ID)
 	f.fired.add(now, 1)
 	f.log.Debug("fire released", "exec_id", e.ID, "attempt", e.Attempt, "client", t.Client)
 	f.TestSignals.Released.Signal(e.ID)
-	if e.State == api.ExecScheduled {
-		f.upd.add(fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdDispatched, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}, nil)
+	if e.State != api.ExecScheduled {
+		f.cfg.Metrics.FireOutcome("resent")
+		return
 	}
+	f.cfg.Metrics.FireOutcome("released")
+	f.cfg.Metrics.FireLateness(now.Sub(dueAt(e)))
+	f.upd.add(fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdDispatched, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}, nil)
+}
+
+// dueAt is when an attempt was due: its instant, or for a retry the end
+// of its backoff.
+func dueAt(e *fsm.ExecRecord) time.Time {
+	if nb := time.UnixMilli(e.NotBeforeMS); nb.After(e.ScheduledAt) {
+		return nb
+	}
+	return e.ScheduledAt
 }
 
 // undelivered handles a fire that was not handed over. A fire never sent
@@ -351,9 +460,10 @@ func (f *Firer) undelivered(e *fsm.ExecRecord, rec *fsm.JobRecord, t Target, now
 	switch {
 	case IsPerformTarget(t.Client):
 		f.rel.push(e.ID, now.Add(performRetry).UnixMilli())
-	case e.State == api.ExecScheduled:
+	case f.neverSent(e):
 		f.assign(&fsm.ExecRecord{Execution: e.Execution, JobID: e.JobID}, rec, now)
 	default:
+		f.rel.markSent(e.ID, t, now) // watched: a new attempt if the worker stays gone
 		f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
 	}
 }

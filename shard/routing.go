@@ -2,7 +2,6 @@ package shard
 
 import (
 	"hash/fnv"
-	"sort"
 
 	"github.com/swarmsched/swarm/api"
 )
@@ -21,7 +20,7 @@ type Candidate struct {
 func (c Candidate) Free() int { return max(0, c.Capacity-c.Running) }
 
 // PickTargets chooses where the pieces of one fire of job go, among cands
-// (the connected clients of the job's client group). It is pure: seq
+// (the connected clients of the job's client group, sorted by ID). It is pure: seq
 // varies the choice of "any" and "round_robin" (the caller passes a
 // counter or a random number).
 //
@@ -61,7 +60,6 @@ func eligible(job *api.Job, cands []Candidate, exclude map[string]bool) []Candid
 		}
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 

@@ -21,6 +21,13 @@ type Runner struct {
 	mu    sync.Mutex
 	firer *Firer
 
+	restartCh chan struct{}
+
+	// leading and leadTerm are this member's leadership as follow last
+	// saw it, so a change is counted once; owned by run.
+	leading  bool
+	leadTerm uint64
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
@@ -40,7 +47,10 @@ func NewRunner(store *fsm.Shard, g *Group, cfg FirerConfig) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{Shard: store, Group: g, cfg: cfg, log: log.With("shard", store.ID())}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	return &Runner{Shard: store, Group: g, cfg: cfg, log: log.With("shard", store.ID()), restartCh: make(chan struct{}, 1)}
 }
 
 // Start follows leadership until Stop, and reconciles the group's
@@ -72,6 +82,7 @@ func (r *Runner) Stop() {
 // store.
 func (r *Runner) Close() error {
 	r.Stop()
+	r.Shard.Interrupt() // a full disk must not hold the shutdown
 	err := r.Group.Close()
 	if cerr := r.Shard.Close(); err == nil {
 		err = cerr
@@ -99,6 +110,9 @@ func (r *Runner) run(ctx context.Context) {
 			return
 		case leader := <-leaderCh:
 			r.follow(ctx, leader)
+		case <-r.restartCh:
+			r.stopFirer()
+			r.follow(ctx, r.Group.IsLeader())
 		}
 	}
 }
@@ -107,6 +121,7 @@ func (r *Runner) run(ctx context.Context) {
 // stops it when it does not.
 func (r *Runner) follow(ctx context.Context, leader bool) {
 	term := r.Group.Raft.CurrentTerm()
+	r.noteLeadership(leader, term)
 	cur := r.Firer()
 	if leader && cur != nil && cur.Term() == term {
 		return
@@ -133,6 +148,17 @@ func (r *Runner) follow(ctx context.Context, leader bool) {
 	r.mu.Unlock()
 }
 
+// noteLeadership counts a change of this member's leadership: gained,
+// lost, or held into a new term (it was lost in between). A Restart in the
+// same term is no change.
+func (r *Runner) noteLeadership(leader bool, term uint64) {
+	if leader == r.leading && (!leader || term == r.leadTerm) {
+		return
+	}
+	r.leading, r.leadTerm = leader, term
+	r.cfg.Metrics.LeaderChange(r.Group.Name)
+}
+
 func (r *Runner) stopFirer() {
 	r.mu.Lock()
 	f := r.firer
@@ -142,4 +168,21 @@ func (r *Runner) stopFirer() {
 		f.Stop()
 		r.log.Info("shard leadership lost", "term", f.Term())
 	}
+}
+
+// Restart replaces the current Firer with a new one for the same term,
+// after the state was replaced underneath it (a restore): the new loop
+// reloads everything from the store. It returns at once.
+func (r *Runner) Restart() {
+	select {
+	case r.restartCh <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// Ready reports whether this member leads and has caught up with
+// everything committed before its term.
+func (r *Runner) Ready() bool {
+	f := r.Firer()
+	return f != nil && f.Ready() && r.Group.IsLeader()
 }

@@ -99,6 +99,7 @@ func (u *updater) flush(batch []pendingUpdate) {
 		cmd.Updates.Updates[i] = p.u
 	}
 
+	f.cfg.Metrics.UpdateBatch(len(batch))
 	res, err := f.group.Propose(cmd)
 	if err != nil {
 		err = fmt.Errorf("commit updates: %w", err)
@@ -116,14 +117,64 @@ func (u *updater) flush(batch []pendingUpdate) {
 	}
 }
 
-// afterUpdate keeps the release queue in step with a committed update.
+// afterUpdate keeps the release queue in step with a committed update,
+// counts it, and raises the job's alert a result calls for.
 func (f *Firer) afterUpdate(u *fsm.ExecUpdate) {
 	switch u.Kind {
 	case fsm.UpdResult, fsm.UpdSkip:
 		f.rel.done(u.ID)
-		// A failed attempt with retries left is scheduled again.
-		if e, err := f.store.Exec(u.ID); err == nil && e != nil && e.State == api.ExecScheduled {
+		e, err := f.store.Exec(u.ID)
+		if err != nil || e == nil {
+			return
+		}
+		if e.State == api.ExecScheduled {
+			// A failed attempt with retries left is scheduled again.
 			f.rel.push(u.ID, e.NotBeforeMS)
 		}
+		if u.Kind == fsm.UpdSkip {
+			f.cfg.Metrics.FireOutcome("skipped_" + u.Reason)
+			return
+		}
+		f.finished(e)
 	}
+}
+
+// finished counts a committed result and hands the alert it calls for,
+// if any, to the Notifier. It reads the committed record, so every leader
+// would decide the same.
+func (f *Firer) finished(e *fsm.ExecRecord) {
+	if e.State == api.ExecScheduled {
+		f.cfg.Metrics.ExecutionFinished("retrying")
+		return
+	}
+	f.cfg.Metrics.ExecutionFinished(e.State)
+
+	event := alertEvent(e)
+	if event == "" || f.cfg.Notifier == nil {
+		return
+	}
+	rec, err := f.store.Job(e.Job)
+	if err != nil || rec == nil || rec.Job.ID != e.JobID || len(rec.Job.Notify) == 0 {
+		return
+	}
+	f.cfg.Notifier.Notify(event, &rec.Job, &e.Execution, f.cfg.Clock.Now())
+}
+
+// alertEvent names the alert a terminal execution raises: its failure,
+// or a recovery when it succeeded after the job's last run failed.
+func alertEvent(e *fsm.ExecRecord) string {
+	switch e.State {
+	case api.ExecFailed:
+		return api.NotifyFailure
+	case api.ExecTimedOut:
+		return api.NotifyTimeout
+	case api.ExecLost:
+		return api.NotifyLost
+	case api.ExecSucceeded:
+		switch e.PrevOutcome {
+		case api.ExecFailed, api.ExecTimedOut, api.ExecLost:
+			return api.NotifyRecovery
+		}
+	}
+	return ""
 }

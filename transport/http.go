@@ -1,15 +1,19 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/swarmsched/swarm/api"
 	"github.com/swarmsched/swarm/protocol"
@@ -31,7 +35,21 @@ type API struct {
 
 	// ready, when set, tells /healthz whether the server serves yet.
 	ready func() error
+
+	// metrics, when set, observes every request.
+	metrics APIMetrics
 }
+
+// APIMetrics observes the requests the API answers. route is the matched
+// pattern without its method ("/v1/jobs/{group}/{name}"), or "unmatched":
+// never a raw path, which would make a series per job. Calls must not
+// block.
+type APIMetrics interface {
+	Request(route, method string, status int, d time.Duration)
+}
+
+// SetMetrics makes the API report every request to m.
+func (a *API) SetMetrics(m APIMetrics) { a.metrics = m }
 
 // SetReady makes /healthz answer 503 with the error ready returns, until
 // it returns nil.
@@ -100,6 +118,11 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 // error envelope like every other error.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := a.mux.Handler(r)
+	if a.metrics != nil {
+		sw := &statusWriter{ResponseWriter: w}
+		defer a.observe(pattern, r.Method, sw, time.Now())
+		w = sw
+	}
 	if pattern != "" {
 		a.mux.ServeHTTP(w, r) // sets the path values Handler does not
 		return
@@ -116,6 +139,72 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r) // a redirect (path cleaning)
 	}
 }
+
+// observe reports one answered request. A WebSocket upgrade counts when
+// the connection ends, with status 101 and no duration: its lifetime is
+// not a request's latency.
+func (a *API) observe(pattern, method string, sw *statusWriter, start time.Time) {
+	route := "unmatched"
+	if pattern != "" {
+		_, route, _ = strings.Cut(pattern, " ")
+	}
+	status := cmp.Or(sw.status, http.StatusOK)
+	d := time.Since(start)
+	if sw.hijacked {
+		status, d = http.StatusSwitchingProtocols, 0
+	}
+	a.metrics.Request(route, metricMethod(method), status, d)
+}
+
+// metricMethod bounds the method label to the standard methods.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// statusWriter remembers the status a handler answered with. It passes
+// on flushes (followed logs) and hijacks (the hub's WebSocket upgrade).
+type statusWriter struct {
+	http.ResponseWriter
+	status   int
+	hijacked bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil {
+		s.hijacked = true
+	}
+	return conn, rw, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 type statusRecorder struct {
 	header http.Header
@@ -472,7 +561,11 @@ func DecodeJSON(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		e := jsonError(err)
+		if e.Field == "" {
+			e.Field = failingField(body, v)
+		}
+		return e
 	}
 	if dec.More() {
 		return api.Invalid("", "body has data after the JSON value")

@@ -89,8 +89,17 @@ type HubConfig struct {
 	// its hello; an error refuses it.
 	Authorize func(r *http.Request, hello *protocol.Hello) error
 
+	// Metrics counts the connected clients. Nil means none.
+	Metrics HubMetrics
+
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
+}
+
+// HubMetrics counts the clients connected to a hub, per client group.
+// Calls must not block.
+type HubMetrics interface {
+	ClientsChanged(group string, delta int)
 }
 
 // Hub holds the WebSocket connections of workers on this server: it
@@ -165,11 +174,21 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.wg.Done() // the reader, counted by register
 	info := s.snapshot()
 	h.cfg.Logger.Info("client connected", "client", info.ID, "group", info.Group, "capacity", info.Capacity, "remote", r.RemoteAddr)
+	h.countClient(info.Group, 1)
 	h.cfg.Events.ClientConnected(info, hello.Running)
 	s.readLoop()
 	h.unregister(s)
+	h.countClient(info.Group, -1)
 	h.cfg.Events.ClientDisconnected(s.info.ID)
 	h.cfg.Logger.Info("client disconnected", "client", s.info.ID, "group", s.info.Group)
+}
+
+// countClient reports a session's start (+1) or end (-1). A client that
+// reconnects is counted twice until its old session's reader ends.
+func (h *Hub) countClient(group string, delta int) {
+	if h.cfg.Metrics != nil {
+		h.cfg.Metrics.ClientsChanged(group, delta)
+	}
 }
 
 func (h *Hub) readHello(conn *websocket.Conn, r *http.Request) (*protocol.Hello, error) {

@@ -26,6 +26,7 @@ func addAPICommands(root *cobra.Command, g *globals) {
 		newClientsCmd(g),
 		newVersionCmd(g),
 		newTokenCmd(g),
+		newSnapshotCmd(g),
 	)
 	addCompletionCmd(root)
 }

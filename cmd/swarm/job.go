@@ -34,6 +34,7 @@ func newJobCmd(g *globals) *cobra.Command {
 		newJobActionCmd(g, "pause", "pause a job: it stops firing until resumed", (*api.RESTClient).PauseJob),
 		newJobActionCmd(g, "resume", "resume a paused job; missed fires follow its misfire policy", (*api.RESTClient).ResumeJob),
 		newJobTriggerCmd(g),
+		newJobImportCmd(g),
 	)
 	return cmd
 }

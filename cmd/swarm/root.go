@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServerCmd(g),
 		newClientCmd(g),
+		newBenchCmd(g),
 	)
 	addAPICommands(root, g)
 	return root

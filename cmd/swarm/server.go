@@ -23,6 +23,7 @@ type serverFlags struct {
 	join          string
 	gossip        string
 	deadTimeout   time.Duration
+	clientGrace   time.Duration
 	metaVoters    int
 	leaveOnTerm   bool
 	clusterKey    string
@@ -69,6 +70,7 @@ addresses and identity recorded at its first start.`,
 	fl.StringVar(&f.join, "join", "", "HTTP address(es) of cluster members to join, comma-separated")
 	fl.StringVar(&f.gossip, "gossip", defaultGossipAddr, "memberlist (failure detection) listen address")
 	fl.DurationVar(&f.deadTimeout, "dead-server-timeout", server.DefaultDeadServerTimeout, "a server unseen this long has its replicas re-created elsewhere")
+	fl.DurationVar(&f.clientGrace, "client-grace", 30*time.Second, "a worker gone longer than this loses its runs (state lost; retried if the job allows)")
 	fl.IntVar(&f.metaVoters, "meta-voters", server.DefaultMetaVoters, "servers that vote in the meta group (3 or 5)")
 	fl.BoolVar(&f.leaveOnTerm, "leave-on-terminate", false, "on SIGTERM, move this server's replicas away before exiting")
 	fl.StringVar(&f.clusterKey, "cluster-key", os.Getenv("SWARM_CLUSTER_KEY"), "secret every server shares: authenticates Raft and server-to-server calls, encrypts gossip ($SWARM_CLUSTER_KEY)")
@@ -102,6 +104,7 @@ func runServer(cmd *cobra.Command, f *serverFlags) error {
 		Replicas:          f.replicas,
 		MisfireThreshold:  f.misfire,
 		DeadServerTimeout: f.deadTimeout,
+		ClientGrace:       f.clientGrace,
 		MetaVoters:        f.metaVoters,
 		Version:           version,
 		Logger:            logger,

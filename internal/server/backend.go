@@ -92,12 +92,28 @@ func (b *backend) leaderOfKey(key string) (*shard.Runner, error) {
 	return b.leader(n)
 }
 
-// readLeader returns the leader after it confirmed its leadership, so a
-// read never comes from a deposed leader.
+// readLeader returns the leader once it has applied everything committed
+// before its term and confirmed it still leads, so a read is never stale:
+// not from a deposed leader, nor from a new one still catching up.
 func (b *backend) readLeader(key string) (*shard.Runner, error) {
-	r, err := b.leaderOfKey(key)
+	n, err := b.shardOf(key)
 	if err != nil {
 		return nil, err
+	}
+	return b.readShard(n)
+}
+
+func (b *backend) readShard(n int) (*shard.Runner, error) {
+	r, err := b.leader(n)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(leaderWait)
+	for !r.Ready() {
+		if time.Now().After(deadline) || !r.Group.IsLeader() {
+			return nil, api.Unavailable("shard %d %s (its new leader is catching up); retry", n, notLeaderHere)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := r.Group.Raft.VerifyLeader().Error(); err != nil {
 		return nil, proposeError(err)
@@ -316,7 +332,7 @@ func (b *backend) onLeader(ctx context.Context, n int, fn func(leader string) er
 
 // localJobs lists a shard this server leads.
 func (b *backend) localJobs(n int, group, after string, limit int) ([]api.Job, error) {
-	r, err := b.leader(n)
+	r, err := b.readShard(n)
 	if err != nil {
 		return nil, err
 	}
@@ -654,12 +670,9 @@ func (b *backend) execLeader(id string) (*shard.Runner, *fsm.ExecRecord, error) 
 	if err != nil {
 		return nil, nil, api.NotFound("execution %s not found", id)
 	}
-	r, err := b.leader(parsed.Shard)
+	r, err := b.readShard(parsed.Shard)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := r.Group.Raft.VerifyLeader().Error(); err != nil {
-		return nil, nil, proposeError(err)
 	}
 	e, err := r.Shard.Exec(id)
 	if err != nil {
@@ -700,7 +713,7 @@ func (b *backend) KillExecution(ctx context.Context, id string) error {
 	if client == "" {
 		client = e.Target
 	}
-	return b.s.dispatch.Kill(client, id)
+	return b.s.dispatch.killNow(client, id, api.ExecKilled)
 }
 
 func (b *backend) ExecutionLogs(ctx context.Context, id string, follow bool, w transport.LogWriter) error {

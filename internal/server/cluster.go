@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -320,13 +321,16 @@ func (s *Server) reconcileMeta(st *fsm.MetaState, up, gone map[string]bool) erro
 
 // syncReplicas opens the shard replicas the meta state gives this server
 // and closes (then deletes) those it took away once the group removed this
-// server.
-func (s *Server) syncReplicas() {
+// server. It returns the first replica it could not open (at start, that
+// stops the server: a damaged store is never silently left out).
+func (s *Server) syncReplicas() error {
 	st := s.meta.State()
+	var first error
 	for _, info := range st.Shards {
 		if slices.Contains(info.Replicas, s.id.NodeID) && s.runner(info.ID) == nil {
 			if err := s.openShard(info); err != nil {
 				s.log.Warn("open shard replica", "shard", info.ID, "error", err)
+				first = cmp.Or(first, err)
 			}
 		}
 	}
@@ -340,6 +344,7 @@ func (s *Server) syncReplicas() {
 		}
 		s.dropShard(n)
 	}
+	return first
 }
 
 func (s *Server) localShards() []int {

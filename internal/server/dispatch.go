@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,12 @@ type dispatcher struct {
 
 	mu       sync.Mutex
 	reserved map[string][]time.Time // client -> expiry of each reservation
+
+	// cache holds each group's clients, rebuilt when the hub's list
+	// changes or after candidateTTL.
+	cache        map[string][]shard.Candidate
+	cacheVersion uint64
+	cacheAt      time.Time
 }
 
 func newDispatcher(s *Server) *dispatcher {
@@ -59,23 +67,43 @@ func (d *dispatcher) Pick(job *api.Job, pieces int, exclude map[string]bool, seq
 	return targets
 }
 
-// candidates lists the group's clients, here and on other servers, with
-// reservations counted as running. Called with d.mu held. The running
-// counts of remote clients are as fresh as the last report (about a
-// second): least_busy and capacity are approximate across servers.
+// candidateTTL bounds how stale the cached client list of a group may be;
+// a connect or disconnect on this server refreshes it at once.
+const candidateTTL = 100 * time.Millisecond
+
+// candidates lists the group's clients, here and on other servers, sorted
+// by id, with reservations counted as running. Called with d.mu held. The
+// running counts of remote clients are as fresh as the last report (about
+// a second): least_busy and capacity are approximate across servers. The
+// list is cached per group so a burst of fires does not rebuild it for
+// each.
 func (d *dispatcher) candidates(group string, now time.Time) []shard.Candidate {
-	var out []shard.Candidate
-	all := append(d.s.hub.Clients(), d.s.view.remoteClients(d.s.id.NodeID)...)
-	for _, c := range all {
-		if c.Group != group || c.Draining {
-			continue
-		}
-		out = append(out, shard.Candidate{
-			ID: c.ID, Server: c.Server, Capacity: c.Capacity, Labels: c.Labels, Handlers: c.Handlers,
-			Running: c.Running + d.liveReservations(c.ID, now),
-		})
+	base := d.groupClients(group, now)
+	out := make([]shard.Candidate, len(base))
+	for i, c := range base {
+		c.Running += d.liveReservations(c.ID, now)
+		out[i] = c
 	}
 	return out
+}
+
+func (d *dispatcher) groupClients(group string, now time.Time) []shard.Candidate {
+	local, version := d.s.hub.ClientsVersion()
+	if version != d.cacheVersion || now.Sub(d.cacheAt) > candidateTTL {
+		d.cache = map[string][]shard.Candidate{}
+		d.cacheVersion, d.cacheAt = version, now
+		all := append(local, d.s.view.remoteClients(d.s.id.NodeID)...)
+		sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+		for _, c := range all {
+			if c.Draining {
+				continue
+			}
+			d.cache[c.Group] = append(d.cache[c.Group], shard.Candidate{
+				ID: c.ID, Server: c.Server, Capacity: c.Capacity, Running: c.Running, Labels: c.Labels, Handlers: c.Handlers,
+			})
+		}
+	}
+	return d.cache[group]
 }
 
 func (d *dispatcher) liveReservations(client string, now time.Time) int {
@@ -104,13 +132,20 @@ func (d *dispatcher) release(client string) {
 
 // Deliver hands the fire to the hub holding the target's socket: this
 // server's, or another server's through a batched internal call.
-func (d *dispatcher) Deliver(ctx context.Context, t shard.Target, f *protocol.Fire) error {
+func (d *dispatcher) Deliver(ctx context.Context, t shard.Target, f *protocol.Fire, done func(error)) {
 	if kind, ok := performKind(t.Client); ok {
-		return d.s.perform(ctx, kind, f)
+		done(d.s.perform(ctx, kind, f))
+		return
 	}
 	d.release(t.Client)
-	if err := d.s.hub.Deliver(t.Client, f); !errors.Is(err, transport.ErrNoClient) {
-		return err
+	err := d.s.hub.Deliver(t.Client, f)
+	if err == nil {
+		done(nil)
+		return
+	}
+	if !errors.Is(err, transport.ErrNoClient) {
+		done(fmt.Errorf("%w: %w", shard.ErrNotDelivered, err)) // queue full, stale term
+		return
 	}
 	// The recorded server is where the client was when it was chosen; it
 	// may have moved since. Deliver where it is now.
@@ -119,26 +154,16 @@ func (d *dispatcher) Deliver(ctx context.Context, t shard.Target, f *protocol.Fi
 		server = t.Server
 	}
 	if server == "" || server == d.s.id.NodeID {
-		return transport.ErrNoClient
+		done(fmt.Errorf("%w: %w", shard.ErrNotDelivered, transport.ErrNoClient))
+		return
 	}
-	return d.deliverRemote(ctx, server, t.Client, f)
-}
-
-func (d *dispatcher) deliverRemote(ctx context.Context, server, client string, f *protocol.Fire) error {
-	b := d.s.fireBatcher(server)
-	errc := make(chan error, 1)
-	b.add(fireItem{Client: client, Fire: f}, func(msg string, err error) {
+	d.s.fireBatcher(server).add(fireItem{Client: t.Client, Fire: f}, func(msg string, err error) {
 		if err == nil && msg != "" {
-			err = errors.New(msg)
+			// The worker's server answered: it did not take the fire.
+			err = fmt.Errorf("%w: %s", shard.ErrNotDelivered, msg)
 		}
-		errc <- err
+		done(err)
 	})
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Connected reports whether the client is connected to any server. A
@@ -151,16 +176,38 @@ func (d *dispatcher) Connected(client string) bool {
 	return ok
 }
 
-// Kill asks the client running an execution to stop it, through the
-// server holding its socket.
-func (d *dispatcher) Kill(client, execID string) error {
+// Kill is the shard loop's kill (concurrency replace): it does not wait
+// on another server; that call runs on a goroutine the server owns.
+func (d *dispatcher) Kill(client, execID, reason string) {
+	kill := func() {
+		if err := d.killNow(client, execID, reason); err != nil {
+			d.s.log.Debug("kill not delivered", "exec_id", execID, "client", client, "error", err)
+		}
+	}
+	if _, perform := performKind(client); perform || d.s.hub.Connected(client) {
+		kill()
+		return
+	}
+	if d.s.ctx.Err() != nil {
+		return // stopping: the goroutine would outlive Stop's wait
+	}
+	d.s.wg.Add(1)
+	go func() {
+		defer d.s.wg.Done()
+		kill()
+	}()
+}
+
+// killNow asks the client running an execution to stop it, through the
+// server holding its socket, and says whether the request got there.
+func (d *dispatcher) killNow(client, execID, reason string) error {
 	if kind, ok := performKind(client); ok {
 		if k, ok := d.s.performers[kind].(interface{ Kill(string) bool }); ok && k.Kill(execID) {
 			return nil
 		}
 		return api.Unavailable("a %s fire cannot be stopped from here", kind)
 	}
-	k := &protocol.Kill{ExecID: execID, Reason: api.ExecKilled}
+	k := &protocol.Kill{ExecID: execID, Reason: reason}
 	if d.s.hub.Kill(client, k) == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/swarmsched/swarm/fsm"
 	"github.com/swarmsched/swarm/protocol"
@@ -75,7 +76,8 @@ func (h hubEvents) Log(client string, l *protocol.Log) {
 	h.s.logs.append(l)
 }
 
-// forward sends an event to the server leading the execution's shard.
+// forward sends an event to the server leading the execution's shard, in
+// a batch with the others going there.
 func (h hubEvents) forward(execID string, ev eventsRequest, done func(error)) {
 	n, _ := shardOfExec(execID)
 	leader := h.s.shardLeader(n)
@@ -85,21 +87,55 @@ func (h hubEvents) forward(execID string, ev eventsRequest, done func(error)) {
 		}
 		return
 	}
-	h.s.wg.Add(1)
-	go func() {
-		defer h.s.wg.Done()
-		ctx, cancel := context.WithTimeout(h.s.ctx, peerTimeout)
-		defer cancel()
-		var out eventsReply
-		err := h.s.peers.call(ctx, leader, "POST", "/v1/internal/events", ev, &out)
+	h.s.eventBatcher(leader).add(ev, func(committed bool, err error) {
 		if done == nil {
 			return
 		}
-		if err == nil && (len(out.Committed) == 0 || !out.Committed[0]) {
+		if err == nil && !committed {
 			err = errNoLeader
 		}
 		done(err)
-	}()
+	})
+}
+
+// eventBatcher returns the batcher of client events to one server. Each
+// item is one event; the answer says, for a result, whether it committed.
+func (s *Server) eventBatcher(server string) *batcher[eventsRequest, bool] {
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
+	if b, ok := s.eventBatchers[server]; ok {
+		return b
+	}
+	b := &batcher[eventsRequest, bool]{
+		max:   512,
+		delay: 2 * time.Millisecond,
+		wg:    &s.wg,
+		ctx:   s.ctx,
+		send: func(ctx context.Context, items []eventsRequest) ([]bool, error) {
+			var req eventsRequest
+			where := make([]int, len(items)) // index of each item's result, or -1
+			for i, it := range items {
+				where[i] = -1
+				req.Acks = append(req.Acks, it.Acks...)
+				req.Running = append(req.Running, it.Running...)
+				if len(it.Results) > 0 {
+					where[i] = len(req.Results)
+					req.Results = append(req.Results, it.Results...)
+				}
+			}
+			var out eventsReply
+			if err := s.peers.call(ctx, server, "POST", "/v1/internal/events", req, &out); err != nil {
+				return nil, err
+			}
+			res := make([]bool, len(items))
+			for i, w := range where {
+				res[i] = w < 0 || (w < len(out.Committed) && out.Committed[w])
+			}
+			return res, nil
+		},
+	}
+	s.eventBatchers[server] = b
+	return b
 }
 
 // ackLocal, resultLocal and runningLocal handle events forwarded by the

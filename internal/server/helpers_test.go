@@ -3,6 +3,7 @@ package server_test
 import (
 	"log/slog"
 	"os"
+	"regexp"
 	"testing"
 
 	"github.com/swarmsched/swarm/scheduler"
@@ -42,3 +43,5 @@ func bufferedLogger(t *testing.T) *slog.Logger {
 	})
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+var regexpFormat = regexp.MustCompile(`"format":\s*\d+`)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -198,4 +199,69 @@ func (p *peers) scheme() string {
 		return "https"
 	}
 	return "http"
+}
+
+// download streams a peer's answer body to w.
+func (p *peers) download(ctx context.Context, server, path string, w io.Writer) error {
+	addr, err := p.httpAddr(server)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", p.scheme()+"://"+addr+path, nil)
+	if err != nil {
+		return err
+	}
+	p.s.authorizePeer(req, nil)
+	resp, err := p.streamClient().Do(req)
+	if err != nil {
+		return api.Unavailable("download %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return peerError(resp)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// upload posts a file to a peer.
+func (p *peers) upload(ctx context.Context, server, path, file string) error {
+	addr, err := p.httpAddr(server)
+	if err != nil {
+		return err
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", p.scheme()+"://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	p.s.authorizePeer(req, body)
+	resp, err := p.streamClient().Do(req)
+	if err != nil {
+		return api.Unavailable("upload %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return peerError(resp)
+	}
+	return nil
+}
+
+// streamClient is the peers' client without the per-call timeout, for
+// transfers of whole stores.
+func (p *peers) streamClient() *http.Client {
+	return &http.Client{Transport: p.client.Transport}
+}
+
+func peerError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var eb api.ErrorBody
+	if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+		eb.Error.Status = resp.StatusCode
+		return eb.Error
+	}
+	return &api.Error{Code: api.CodeUnavailable, Message: fmt.Sprintf("status %d", resp.StatusCode), Status: resp.StatusCode}
 }

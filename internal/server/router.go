@@ -98,7 +98,7 @@ func (rt *router) forward(w http.ResponseWriter, r *http.Request, server string)
 // any more" answer can be retried; streams are not.
 func retriable(r *http.Request) bool {
 	p := r.URL.Path
-	return strings.HasPrefix(p, "/v1/") && !strings.HasSuffix(p, "/logs") && p != "/v1/connect"
+	return strings.HasPrefix(p, "/v1/") && !strings.HasSuffix(p, "/logs") && p != "/v1/connect" && p != "/v1/snapshot"
 }
 
 // bufferBody reads the request body (bounded) so it can be sent again.
@@ -174,6 +174,7 @@ func (rt *router) targetOf(r *http.Request) string {
 		}
 	case strings.HasPrefix(p, "/v1/calendars") && r.Method != http.MethodGet,
 		strings.HasPrefix(p, "/v1/tokens") && r.Method != http.MethodGet,
+		p == "/v1/snapshot" && r.Method == http.MethodPost,
 		strings.HasPrefix(p, "/v1/groups/"),
 		p == "/v1/internal/join", p == "/v1/internal/leave", p == "/v1/internal/report":
 		return rt.s.metaGroup.LeaderID()

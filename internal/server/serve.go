@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/swarmsched/swarm/internal/metrics"
 	"github.com/swarmsched/swarm/transport"
 	"github.com/swarmsched/swarm/transport/ui"
 )
@@ -24,24 +25,40 @@ func (s *Server) openHub() error {
 		Heartbeat: s.cfg.Heartbeat,
 		Events:    hubEvents{s},
 		Authorize: s.authorizeWorker,
+		Metrics:   s.metrics,
 		Logger:    s.log.With("component", "hub"),
 	})
 	if err != nil {
 		return err
 	}
 	s.dispatch = newDispatcher(s)
-	return nil
+	return s.openNotifier()
+}
+
+// openNotifier prepares the alert webhooks that fire loops call.
+func (s *Server) openNotifier() error {
+	cfg := s.Notify
+	cfg.UserAgent = "swarm/" + s.cfg.Version
+	cfg.Metrics = s.metrics
+	cfg.Logger = s.log.With("component", "notify")
+	var err error
+	s.notifier, err = transport.NewNotifier(cfg)
+	return err
 }
 
 // serve starts the HTTP API and the housekeeping loop.
 func (s *Server) serve() error {
 	s.api = transport.NewAPI(&backend{s: s}, s.cfg.Version, s.log.With("component", "api"))
+	s.api.SetMetrics(s.metrics)
 	s.api.Handle("GET /v1/connect", s.hub)
+	s.api.Handle("GET /metrics", s.metrics.Handler())
 	s.api.Handle("GET /ui/", ui.Handler())
 	s.api.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	s.internalRoutes(s.api)
 	s.tokenRoutes(s.api)
+	s.snapshotRoutes(s.api)
 	s.api.SetReady(s.ready)
+	s.metrics.SetSampler(s.sample)
 	s.httpSrv = &http.Server{
 		Handler:           newRouter(s, s.api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -59,6 +76,21 @@ func (s *Server) serve() error {
 		s.housekeeping()
 	}()
 	return nil
+}
+
+// sample reads what a scrape of /metrics reports besides the counters.
+func (s *Server) sample() metrics.Sample {
+	out := metrics.Sample{MetaLeader: s.metaGroup.IsLeader()}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for n, rn := range s.runners {
+		sh := metrics.ShardSample{ID: n, Group: rn.Group.Name, Leader: rn.Group.IsLeader(), Jobs: rn.Shard.JobCount(), StoreBytes: rn.Shard.SizeBytes()}
+		if f := rn.Firer(); f != nil {
+			sh.Pending = f.Pending()
+		}
+		out.Shards = append(out.Shards, sh)
+	}
+	return out
 }
 
 // housekeeping runs periodic local chores until Stop.

@@ -18,6 +18,7 @@ import (
 	"github.com/swarmsched/swarm/fsm"
 	"github.com/swarmsched/swarm/internal/clock"
 	"github.com/swarmsched/swarm/internal/logx"
+	"github.com/swarmsched/swarm/internal/metrics"
 	"github.com/swarmsched/swarm/scheduler"
 	"github.com/swarmsched/swarm/shard"
 	"github.com/swarmsched/swarm/transport"
@@ -50,6 +51,8 @@ type Server struct {
 	logs     *logStore
 	httpSrv  *http.Server
 	api      *transport.API
+	metrics  *metrics.Metrics
+	notifier *transport.Notifier
 
 	key        []byte // derived cluster key; nil without one
 	tlsServer  *tls.Config
@@ -60,8 +63,9 @@ type Server struct {
 	members    *members
 	performers map[string]transport.Performer
 
-	batchMu      sync.Mutex
-	fireBatchers map[string]*batcher[fireItem, string]
+	batchMu       sync.Mutex
+	fireBatchers  map[string]*batcher[fireItem, string]
+	eventBatchers map[string]*batcher[eventsRequest, bool]
 
 	// Owned by the report loop.
 	sentClients uint64
@@ -82,6 +86,10 @@ type Server struct {
 
 	// OnFirer, if set before Start, sees every Firer before it starts.
 	OnFirer func(*shard.Firer)
+
+	// Notify, if set before Start, tunes the alert webhooks (tests
+	// shorten the retry backoff); zero fields take the defaults.
+	Notify transport.NotifierConfig
 }
 
 // New validates cfg and prepares a server; it opens nothing.
@@ -90,8 +98,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, clock: clock.Real{}, runners: map[int]*shard.Runner{}, fireBatchers: map[string]*batcher[fireItem, string]{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, clock: clock.Real{}, runners: map[int]*shard.Runner{}, fireBatchers: map[string]*batcher[fireItem, string]{}, eventBatchers: map[string]*batcher[eventsRequest, bool]{}}
 	s.key = derivedKey(cfg.ClusterKey)
+	s.metrics = metrics.New()
 	s.view = newView()
 	s.peers = newPeers(s)
 	s.reportFail.Interval, s.placeFail.Interval = 30*time.Second, 30*time.Second
@@ -151,7 +160,15 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 	}
-	s.syncReplicas()
+	if !fresh {
+		s.awaitMetaCatchUp(ctx)
+	}
+	if err := s.syncReplicas(); err != nil {
+		return err
+	}
+	if err := s.shardsCreated(); err != nil {
+		return err
+	}
 	s.startLoops()
 	s.started.Store(true)
 	s.warnIfExposed()
@@ -204,6 +221,7 @@ func (s *Server) startLoops() {
 	s.runLoop(reportEvery, s.reportOnce)
 	s.runLoop(placeEvery, s.placeOnce)
 	s.runLoop(time.Second, func(time.Time) { s.gossipJoin() })
+	s.followMeta()
 	changed := s.meta.Watch()
 	s.wg.Add(1)
 	go func() {
@@ -217,7 +235,25 @@ func (s *Server) startLoops() {
 			case <-changed:
 			case <-t.C:
 			}
-			s.syncReplicas()
+			s.syncReplicas() // logs what it cannot open; retried next time
+		}
+	}()
+}
+
+// followMeta counts this server's changes of meta leadership; the shard
+// groups' are counted by their runners.
+func (s *Server) followMeta() {
+	leaderCh := s.metaGroup.Raft.LeaderCh()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-leaderCh:
+				s.metrics.LeaderChange(s.metaGroup.Name)
+			}
 		}
 	}()
 }
@@ -300,6 +336,7 @@ func (s *Server) listen() error {
 		Mux:         s.mux,
 		ShardTimers: s.cfg.ShardTimers,
 		MetaTimers:  s.cfg.MetaTimers,
+		Metrics:     s.metrics,
 		Logger:      s.log,
 	})
 	return err
@@ -346,6 +383,34 @@ func (s *Server) waitForCluster(ctx context.Context, fresh bool) error {
 		}
 	}
 	return nil
+}
+
+// awaitMetaCatchUp waits, briefly, until a restarted server's meta replica
+// has heard from a leader and applied what it committed, so the replicas
+// it opens follow the cluster's current shard map, not an old one.
+func (s *Server) awaitMetaCatchUp(ctx context.Context) {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		r := s.metaGroup.Raft
+		commit := r.CommitIndex()
+		if s.metaGroup.LeaderID() != "" && commit > 0 && r.AppliedIndex() >= commit {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.log.Warn("meta group not caught up; opening replicas from the state known so far")
+}
+
+// shardsCreated records, once the server that created the cluster has
+// created the shard groups, that it must never create them again: a
+// group it later leaves and whose files it deletes would otherwise come
+// back as a second, empty group with the same id (split brain).
+func (s *Server) shardsCreated() error {
+	if !s.id.CreatesShards {
+		return nil
+	}
+	s.id.CreatesShards = false
+	return saveIdentity(s.cfg.DataDir, s.id)
 }
 
 // bootstrapCluster writes the first meta state: this server, and every
@@ -412,6 +477,8 @@ func (s *Server) firerConfig() shard.FirerConfig {
 		ClientGrace:      s.cfg.ClientGrace,
 		Calendars:        s.calendar,
 		Dispatcher:       s.dispatch,
+		Metrics:          s.metrics,
+		Notifier:         s.notifier,
 		Logger:           s.log,
 	}
 }
@@ -473,6 +540,9 @@ func (s *Server) stop() {
 		}
 	}
 	s.closePerformers()
+	if s.notifier != nil {
+		s.notifier.Close() // after the runners: no fire loop notifies now
+	}
 	if s.metaGroup != nil {
 		if err := s.metaGroup.Close(); err != nil {
 			s.log.Warn("close meta group", "error", err)

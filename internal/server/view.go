@@ -58,6 +58,13 @@ func (v *view) accept(r *report, metaLeader string, now time.Time) reportReply {
 		Loads:      map[string]api.Load{},
 		Directory:  map[string]dirEntry{},
 	}
+	// A server unseen for a while has no clients to offer: its list goes,
+	// and the others learn it (an empty entry) with their next report.
+	for id, seen := range v.seen {
+		if now.Sub(seen) > suspectAfter {
+			delete(v.dir, id)
+		}
+	}
 	out.AckedVersion = v.dir[r.Server].Version
 	out.NeedClients = out.AckedVersion != r.ClientsVersion
 	terms := map[int]uint64{}
