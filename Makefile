@@ -23,11 +23,12 @@ run: build ## run a single-node server with a local worker on ./data
 	$(BIN) server --data-dir $(DATA_DIR) --local-client
 
 .PHONY: test
-test: chromium ## run the CI test suite (with the race detector)
+test: chromium ## the CI suite: vet, every test with the race detector, short fuzzing, the short chaos profile
 	./scripts/install-quartz.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 18m $(PKGS)
 	$(MAKE) fuzz FUZZTIME=5s
+	$(MAKE) chaos
 
 .PHONY: chromium
 chromium: ## install headless Chromium for the dashboard's end-to-end test

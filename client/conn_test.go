@@ -195,12 +195,25 @@ func TestCapacityRefusal(t *testing.T) {
 	refused(t, srv, handlerFire("e-b", "waits"), reasonCapacity)
 	g.open()
 	result(t, srv, "e-a")
+
+	// A late copy of the refused attempt is refused again, though there
+	// is room now: the server may have given it to another worker.
+	require.NoError(t, srv.Fire(handlerFire("e-b", "waits")))
 	second := handlerFire("e-b", "waits")
 	second.Attempt = 2
 	require.NoError(t, srv.Fire(second))
 	ack, err := srv.WaitAck("e-b", 2)
 	require.NoError(t, err)
 	require.True(t, ack.Accepted, "capacity is free again")
+
+	var first []string
+	for _, r := range srv.Messages() {
+		if a := r.Msg.Ack; r.Msg.Type == protocol.TypeAck && a.ExecID == "e-b" && a.Attempt == 1 {
+			require.False(t, a.Accepted, "attempt 1 ran after it was refused")
+			first = append(first, a.Reason)
+		}
+	}
+	require.Equal(t, []string{reasonCapacity, reasonCapacity}, first)
 }
 
 func TestSilentServerIsLeft(t *testing.T) {

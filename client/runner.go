@@ -65,7 +65,8 @@ type runner struct {
 	mu       sync.Mutex
 	runs     map[runKey]*run
 	results  map[runKey]protocol.Result // ended, not yet confirmed
-	recent   recentSet
+	recent   recentSet[recentRun]
+	refused  recentSet[string] // refused fires -> why: a later copy gets the same answer
 	draining bool
 	changed  chan struct{} // closed and replaced when runs or results change
 }
@@ -93,7 +94,8 @@ func newRunner(cfg Config, handlers map[string]Handler, j *journal, emitLog func
 		abandonCh: make(chan struct{}),
 		runs:      map[runKey]*run{},
 		results:   map[runKey]protocol.Result{},
-		recent:    newRecentSet(recentRuns),
+		recent:    newRecentSet[recentRun](recentRuns),
+		refused:   newRecentSet[string](recentRuns),
 		changed:   make(chan struct{}),
 	}
 	if j == nil {
@@ -119,7 +121,10 @@ func newRunner(cfg Config, handlers map[string]Handler, j *journal, emitLog func
 
 // start runs a fire, or says why not. A fire seen before (running, ended
 // and unconfirmed, or among the recent runs) is acknowledged again and not
-// run twice.
+// run twice. A fire refused before is refused again, whatever changed
+// since: the server may have sent it to another worker on the first
+// refusal, and a copy still in flight (re-sent by a leader that had not
+// heard) must not run it here as well.
 func (r *runner) start(f protocol.Fire) protocol.Ack {
 	key := runKey{f.ExecID, f.Attempt}
 	ack := protocol.Ack{ExecID: f.ExecID, Attempt: f.Attempt}
@@ -132,14 +137,21 @@ func (r *runner) start(f protocol.Fire) protocol.Ack {
 		ack.Accepted, ack.StartedAt, ack.PID = true, prev.startedAt, prev.pid
 		return ack
 	}
+	if reason, ok := r.refused.get(key); ok {
+		r.log.Debug("fire refused again", "exec_id", f.ExecID, "attempt", f.Attempt, "reason", reason)
+		ack.Reason = reason
+		return ack
+	}
 	if reason := r.refusalLocked(&f); reason != "" {
 		r.log.Info("fire refused", "exec_id", f.ExecID, "attempt", f.Attempt, "reason", reason)
+		r.refused.add(key, reason)
 		ack.Reason = reason
 		return ack
 	}
 	ru, err := r.launchLocked(f)
 	if err != nil {
 		r.log.Error("fire not started", "exec_id", f.ExecID, "attempt", f.Attempt, "error", err)
+		r.refused.add(key, reasonUnavailable)
 		ack.Reason = reasonUnavailable
 		return ack
 	}
@@ -565,18 +577,19 @@ type recentRun struct {
 	pid       int
 }
 
-// recentSet remembers the last n ended runs, oldest forgotten first.
-type recentSet struct {
-	m    map[runKey]recentRun
+// recentSet remembers the last n fires it was given, oldest forgotten
+// first.
+type recentSet[V any] struct {
+	m    map[runKey]V
 	ring []runKey
 	next int
 }
 
-func newRecentSet(n int) recentSet {
-	return recentSet{m: make(map[runKey]recentRun, n), ring: make([]runKey, n)}
+func newRecentSet[V any](n int) recentSet[V] {
+	return recentSet[V]{m: make(map[runKey]V, n), ring: make([]runKey, n)}
 }
 
-func (s *recentSet) add(k runKey, v recentRun) {
+func (s *recentSet[V]) add(k runKey, v V) {
 	if _, ok := s.m[k]; ok {
 		s.m[k] = v
 		return
@@ -589,7 +602,7 @@ func (s *recentSet) add(k runKey, v recentRun) {
 	s.m[k] = v
 }
 
-func (s *recentSet) get(k runKey) (recentRun, bool) {
+func (s *recentSet[V]) get(k runKey) (V, bool) {
 	v, ok := s.m[k]
 	return v, ok
 }

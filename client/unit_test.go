@@ -209,7 +209,7 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 
 func TestRecentSetForgetsOldest(t *testing.T) {
 	t.Parallel()
-	s := newRecentSet(2)
+	s := newRecentSet[recentRun](2)
 	s.add(runKey{"a", 1}, recentRun{pid: 1})
 	s.add(runKey{"b", 1}, recentRun{pid: 2})
 	s.add(runKey{"c", 1}, recentRun{pid: 3})

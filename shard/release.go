@@ -32,6 +32,10 @@ type releaseQueue struct {
 	// doubt, in this term.
 	handed map[string]bool
 
+	// handing counts the hand-overs of each execution still under way: a
+	// call to a paused or cut-off server may arrive long after it began.
+	handing map[string]int
+
 	// refused tracks clients that refused an execution.
 	refused map[string]map[string]bool
 
@@ -50,6 +54,7 @@ func newReleaseQueue() *releaseQueue {
 		sent:    map[string]sentFire{},
 		running: map[string]string{},
 		handed:  map[string]bool{},
+		handing: map[string]int{},
 		refused: map[string]map[string]bool{},
 		wake:    make(chan struct{}, 1),
 	}
@@ -162,19 +167,38 @@ func (q *releaseQueue) done(id string) {
 	delete(q.running, id)
 	delete(q.refused, id)
 	delete(q.handed, id)
+	delete(q.handing, id)
 	q.mu.Unlock()
 }
 
-func (q *releaseQueue) delivered(id string) {
+// handOver records that a hand-over of id began.
+func (q *releaseQueue) handOver(id string) {
 	q.mu.Lock()
-	q.handed[id] = true
+	q.handing[id]++
 	q.mu.Unlock()
 }
 
-func (q *releaseQueue) wasDelivered(id string) bool {
+// handedOver records how a hand-over of id ended: reached is false only
+// when the fire certainly did not arrive.
+func (q *releaseQueue) handedOver(id string, reached bool) {
+	q.mu.Lock()
+	if q.handing[id] > 1 {
+		q.handing[id]--
+	} else {
+		delete(q.handing, id)
+	}
+	if reached {
+		q.handed[id] = true
+	}
+	q.mu.Unlock()
+}
+
+// mayHaveReached reports whether a hand-over of id succeeded, ended in
+// doubt, or has not ended yet.
+func (q *releaseQueue) mayHaveReached(id string) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.handed[id]
+	return q.handed[id] || q.handing[id] > 0
 }
 
 // unsent forgets that id was sent (its target gave it back).
@@ -322,11 +346,12 @@ func (f *Firer) release(ctx context.Context, id string, now time.Time) {
 
 // neverSent reports whether an execution certainly never reached a
 // worker: this leader chose its target, in this term, and no hand-over of
-// it ever succeeded or ended in doubt. Only such a fire may go to another
+// it succeeded, ended in doubt or is still under way (a call held up by a
+// paused server may land later). Only such a fire may go to another
 // worker under the same attempt; any other gets a new attempt, so a worker
 // that ran the first cannot mistake the second for a duplicate it dropped.
 func (f *Firer) neverSent(e *fsm.ExecRecord) bool {
-	return e.State == api.ExecScheduled && e.Term == f.term && !f.rel.wasDelivered(e.ID)
+	return e.State == api.ExecScheduled && e.Term == f.term && !f.rel.mayHaveReached(e.ID)
 }
 
 // assign chooses a target for an execution that has none (or whose target
@@ -382,6 +407,7 @@ func (f *Firer) deliver(ctx context.Context, e *fsm.ExecRecord, rec *fsm.JobReco
 	// Marked sent before the hand-over: an ack may come back before the
 	// hand-over is done.
 	f.rel.markSent(e.ID, t, now)
+	f.rel.handOver(e.ID)
 	f.cfg.Dispatcher.Deliver(ctx, t, fire, func(err error) { f.delivered(e, rec, t, now, err) })
 }
 
@@ -422,15 +448,16 @@ func (f *Firer) delivered(e *fsm.ExecRecord, rec *fsm.JobRecord, t Target, now t
 		if !errors.Is(err, ErrNotDelivered) {
 			// In doubt (a call to the worker's server failed midway): it
 			// may have arrived. Send it again later, to the same worker.
-			f.rel.delivered(e.ID)
+			f.rel.handedOver(e.ID, true)
 			f.rel.push(e.ID, now.Add(noClientRetry).UnixMilli())
 			return
 		}
+		f.rel.handedOver(e.ID, false)
 		f.rel.unsent(e.ID)
 		f.undelivered(e, rec, t, now)
 		return
 	}
-	f.rel.delivered(e.ID)
+	f.rel.handedOver(e.ID, true)
 	f.fired.add(now, 1)
 	f.log.Debug("fire released", "exec_id", e.ID, "attempt", e.Attempt, "client", t.Client)
 	f.TestSignals.Released.Signal(e.ID)
