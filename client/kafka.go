@@ -211,7 +211,7 @@ func (k *kafkaConsumer) take(rec *kgo.Record) verdict {
 		return taken
 	}
 
-	ack := k.c.runner.start(f)
+	ack := k.c.runner.offer(f, false)
 	switch {
 	case ack.Accepted:
 		k.c.enqueueAck(ack)

@@ -125,7 +125,12 @@ func newRunner(cfg Config, handlers map[string]Handler, j *journal, emitLog func
 // since: the server may have sent it to another worker on the first
 // refusal, and a copy still in flight (re-sent by a leader that had not
 // heard) must not run it here as well.
-func (r *runner) start(f protocol.Fire) protocol.Ack {
+func (r *runner) start(f protocol.Fire) protocol.Ack { return r.offer(f, true) }
+
+// offer runs a fire, or says why not; final says whether a refusal is
+// remembered (start). A kafka record is this worker's alone and is
+// offered again when there is room, so its refusals are not final.
+func (r *runner) offer(f protocol.Fire, final bool) protocol.Ack {
 	key := runKey{f.ExecID, f.Attempt}
 	ack := protocol.Ack{ExecID: f.ExecID, Attempt: f.Attempt}
 
@@ -144,14 +149,18 @@ func (r *runner) start(f protocol.Fire) protocol.Ack {
 	}
 	if reason := r.refusalLocked(&f); reason != "" {
 		r.log.Info("fire refused", "exec_id", f.ExecID, "attempt", f.Attempt, "reason", reason)
-		r.refused.add(key, reason)
+		if final {
+			r.refused.add(key, reason)
+		}
 		ack.Reason = reason
 		return ack
 	}
 	ru, err := r.launchLocked(f)
 	if err != nil {
 		r.log.Error("fire not started", "exec_id", f.ExecID, "attempt", f.Attempt, "error", err)
-		r.refused.add(key, reasonUnavailable)
+		if final {
+			r.refused.add(key, reasonUnavailable)
+		}
 		ack.Reason = reasonUnavailable
 		return ack
 	}
