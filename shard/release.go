@@ -179,18 +179,23 @@ func (q *releaseQueue) handOver(id string) {
 }
 
 // handedOver records how a hand-over of id ended: reached is false only
-// when the fire certainly did not arrive.
+// when the fire certainly did not arrive. One that ends after id was done
+// is forgotten, so finished executions leave nothing behind.
 func (q *releaseQueue) handedOver(id string, reached bool) {
 	q.mu.Lock()
-	if q.handing[id] > 1 {
-		q.handing[id]--
+	defer q.mu.Unlock()
+	n, ok := q.handing[id]
+	if !ok {
+		return
+	}
+	if n > 1 {
+		q.handing[id] = n - 1
 	} else {
 		delete(q.handing, id)
 	}
 	if reached {
 		q.handed[id] = true
 	}
-	q.mu.Unlock()
 }
 
 // mayHaveReached reports whether a hand-over of id succeeded, ended in

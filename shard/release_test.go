@@ -38,7 +38,7 @@ func (a *applier) Propose(c *fsm.Command) (*fsm.Result, error) {
 }
 
 func (a *applier) Barrier(time.Duration) error { return nil }
-func (a *applier) VerifyLeader() error          { return nil }
+func (a *applier) VerifyLeader() error         { return nil }
 
 // stuckPeer is a dispatcher whose first target sits behind a server that
 // stopped answering: hand-overs to it never end, and after a while its
@@ -127,4 +127,29 @@ func TestReleaseNeverMovesAFireWhoseHandOverIsUnderWay(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "c2", e.Target)
 	})
+}
+
+func TestReleaseQueueTracksHandOvers(t *testing.T) {
+	q := newReleaseQueue()
+	require.False(t, q.mayHaveReached("a"))
+
+	q.handOver("a")
+	q.handOver("a")
+	require.True(t, q.mayHaveReached("a"), "under way")
+	q.handedOver("a", false)
+	require.True(t, q.mayHaveReached("a"), "one of two still under way")
+	q.handedOver("a", false)
+	require.False(t, q.mayHaveReached("a"), "both certainly failed")
+
+	q.handOver("a")
+	q.handedOver("a", true)
+	require.True(t, q.mayHaveReached("a"), "reached, or in doubt")
+
+	// A hand-over that ends after its execution was done leaves nothing.
+	q.handOver("b")
+	q.done("b")
+	q.handedOver("b", true)
+	require.False(t, q.mayHaveReached("b"))
+	require.Empty(t, q.handing)
+	require.NotContains(t, q.handed, "b")
 }
