@@ -13,14 +13,11 @@ import (
 func (f *Firer) OnAck(client string, a *protocol.Ack) {
 	now := f.cfg.Clock.Now()
 	if !a.Accepted {
-		// A client that cannot take the fire for good (it may not run the
-		// command, lacks the handler, is draining) is not asked again; one
-		// that is only full may take it once it has room.
-		if a.Reason == "capacity" {
-			f.rel.unsent(a.ExecID)
-		} else {
-			f.rel.refuse(a.ExecID, client)
-		}
+		// A worker's answer to an attempt is final, even "capacity": it
+		// refuses any later copy, so it is not asked again. The fire goes
+		// to another worker, or waits for one and is skipped (no_client)
+		// past the misfire threshold.
+		f.rel.refuse(a.ExecID, client)
 		f.upd.add(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli()}, func(bool, error) {
 			f.rel.push(a.ExecID, now.Add(noClientRetry).UnixMilli())
 		})

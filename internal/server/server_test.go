@@ -53,13 +53,24 @@ type worker struct {
 	fires chan *protocol.Fire
 	mu    sync.Mutex
 	wg    sync.WaitGroup
+
+	// refuse, when set, names why a fire is refused ("" runs it); the
+	// refused fires go to refused.
+	refuse  func(*protocol.Fire) string
+	refused chan *protocol.Fire
 }
 
 func dialWorker(t *testing.T, httpAddr, id string) *worker {
+	return dialRefusingWorker(t, httpAddr, id, nil)
+}
+
+// dialRefusingWorker is dialWorker with a worker that refuses the fires
+// refuse names a reason for.
+func dialRefusingWorker(t *testing.T, httpAddr, id string, refuse func(*protocol.Fire) string) *worker {
 	t.Helper()
 	conn, _, err := websocket.DefaultDialer.Dial("ws://"+httpAddr+"/v1/connect", nil)
 	require.NoError(t, err)
-	w := &worker{t: t, conn: conn, fires: make(chan *protocol.Fire, 1024)}
+	w := &worker{t: t, conn: conn, fires: make(chan *protocol.Fire, 1024), refuse: refuse, refused: make(chan *protocol.Fire, 1024)}
 	w.send(&protocol.Message{Type: protocol.TypeHello, Hello: &protocol.Hello{Protocol: protocol.Version, ID: id, Group: "default", Capacity: 8}})
 	var m protocol.Message
 	require.NoError(t, conn.ReadJSON(&m))
@@ -91,6 +102,13 @@ func (w *worker) loop() {
 			continue
 		}
 		f := m.Fire
+		if w.refuse != nil {
+			if reason := w.refuse(f); reason != "" {
+				w.send(&protocol.Message{Type: protocol.TypeAck, Ack: &protocol.Ack{ExecID: f.ExecID, Attempt: f.Attempt, Reason: reason}})
+				w.refused <- f
+				continue
+			}
+		}
 		now := time.Now()
 		w.send(&protocol.Message{Type: protocol.TypeAck, Ack: &protocol.Ack{ExecID: f.ExecID, Attempt: f.Attempt, Accepted: true, StartedAt: now}})
 		code := 0
@@ -287,4 +305,38 @@ func TestServerPagesJobsAcrossShards(t *testing.T) {
 	}
 	require.Equal(t, []string{"job-00", "job-01", "job-02", "job-03", "job-04", "job-05", "job-06"}, keys)
 	require.Equal(t, http.StatusBadRequest, do(t, "GET", base+"/v1/jobs?limit=0", nil, nil))
+}
+
+// TestRefusedFireGoesElsewhereAndNeverBack: a worker's refusal of an
+// attempt is final (docs/protocol.md), "capacity" included, so the server
+// gives the fire to another worker and never asks the refuser again for
+// that attempt.
+func TestRefusedFireGoesElsewhereAndNeverBack(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	defer s.Stop()
+	full := dialRefusingWorker(t, s.HTTPAddr(), "full", func(*protocol.Fire) string { return "capacity" })
+	dialWorker(t, s.HTTPAddr(), "ok")
+	base := "http://" + s.HTTPAddr()
+
+	// consistent_hash sends a job to the same worker every time: for the
+	// jobs whose hash picks "full", only the refusal moves the fire.
+	for i := range 8 {
+		job := performJob(fmt.Sprintf("refused-%d", i), api.Perform{})
+		job.Routing = api.RoutingConsistentHash
+		require.Equal(t, http.StatusCreated, do(t, "POST", base+"/v1/jobs", job, nil))
+		e := fireNow(t, base, "demo/"+job.Name)
+		require.Equal(t, api.ExecSucceeded, e.State)
+		require.Equal(t, "ok", e.Client)
+		require.Equal(t, 1, e.Attempt, "a refusal is not a failed attempt")
+	}
+
+	asked := map[string]int{}
+	for len(full.refused) > 0 {
+		f := <-full.refused
+		asked[fmt.Sprintf("%s/%d", f.ExecID, f.Attempt)]++
+	}
+	require.NotEmpty(t, asked, "no job hashed to the full worker")
+	for k, n := range asked {
+		require.Equal(t, 1, n, "%s was offered to the worker that refused it %d times", k, n)
+	}
 }
