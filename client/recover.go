@@ -27,7 +27,12 @@ func (r *runner) recoverJournal() error {
 	}
 	r.mu.Lock()
 	for _, res := range results {
-		r.results[runKey{res.ExecID, res.Attempt}] = res
+		k := runKey{res.ExecID, res.Attempt}
+		r.results[k] = res
+		// Also among the recent runs, as finish does: once the server
+		// confirms the result, a copy of the fire re-sent before it heard
+		// must still find the run here, not run it a second time.
+		r.recent.add(k, recentRun{startedAt: res.StartedAt})
 	}
 	for k, at := range done {
 		r.recent.add(k, recentRun{startedAt: at})

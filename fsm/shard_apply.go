@@ -346,6 +346,14 @@ func (a *applier) dispatched(e *ExecRecord, u *ExecUpdate) bool {
 	if e.State != api.ExecScheduled {
 		return false
 	}
+	// The leader reports a hand-over after the fact, and the worker's
+	// refusal can overtake it: the refusal's assign cleared the target, so
+	// a dispatch to the old target is stale and would leave the execution
+	// dispatched to no one, never sent again. An update without a client
+	// comes from an older leader that did not name one.
+	if u.Client != "" && u.Client != e.Target {
+		return false
+	}
 	e.State = api.ExecDispatched
 	e.FiredAt = timePtr(u.AtMS)
 	a.putInflight(e)

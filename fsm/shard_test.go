@@ -238,6 +238,32 @@ func TestUpdatesFollowAnExecutionToItsResult(t *testing.T) {
 	require.Equal(t, id, list[0].ID)
 }
 
+// A worker's refusal can be committed before the leader's report that it
+// handed the fire over (the refusal overtook the hand-over's answer): the
+// late dispatch to the worker that refused must not apply, or the
+// execution stays dispatched to no one and is never sent again (the chaos
+// suite found it; docs/reliability.md, finding 13).
+func TestDispatchAfterTheRefusalIsStale(t *testing.T) {
+	h := newHarness(t)
+	rec := h.create("g", "a", t0.Add(time.Second))
+	h.fire(rec, t0.Add(time.Second), t0.Add(2*time.Second), "w1")
+	id := fsm.ExecID{Shard: 3, JobID: 0xaa, ScheduledMS: t0.Add(time.Second).UnixMilli()}.String()
+	at := t0.Add(time.Second).UnixMilli()
+
+	res := h.apply(&fsm.Command{Type: fsm.CmdUpdates, NowMS: t0.UnixMilli(), Updates: &fsm.ExecUpdates{Term: 1, Updates: []fsm.ExecUpdate{
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at},                       // w1 refused: choose again
+		{ID: id, Attempt: 1, Kind: fsm.UpdDispatched, AtMS: at, Client: "w1"},     // the hand-over to w1, reported late
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at, Client: "w2"},         // chosen again
+		{ID: id, Attempt: 1, Kind: fsm.UpdDispatched, AtMS: at + 5, Client: "w2"}, // and handed over
+	}}})
+	require.Equal(t, []bool{true, false, true, true}, res.Applied)
+
+	e, err := h.s.Exec(id)
+	require.NoError(t, err)
+	require.Equal(t, api.ExecDispatched, e.State)
+	require.Equal(t, "w2", e.Target)
+}
+
 func TestFailedAttemptIsRetriedWithBackoff(t *testing.T) {
 	h := newHarness(t)
 	j := testJob("g", "r")

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/swarmsched/swarm/api"
 	"github.com/swarmsched/swarm/fsm"
 	"github.com/swarmsched/swarm/internal/clock"
@@ -215,12 +216,19 @@ type Firer struct {
 	upd *updater
 
 	scanFail logx.Limiter
+
+	// refusedSince is when the group began refusing this loop's barrier
+	// and proposals with raft's "leadership transfer in progress", in Unix
+	// ms; 0 while it does not (Firer.RefusedFor).
+	refusedSince atomic.Int64
+
 	fired    meter
 	verified time.Time // last leadership check, owned by releaseLoop
 
 	// ready is set once this term's leader has applied every entry
 	// committed before it (the Barrier passed): reads are current then.
-	ready atomic.Bool
+	ready   atomic.Bool
+	readyCh chan struct{} // closed with ready
 
 	// TestSignals are no-ops unless a test arms them.
 	TestSignals FirerSignals
@@ -248,9 +256,23 @@ func NewFirer(cfg FirerConfig, store *fsm.Shard, group proposer, bar barrier, te
 		log:   cfg.Logger.With("shard", cfg.Shard, "term", term),
 	}
 	f.scanFail.Interval = 30 * time.Second
+	f.readyCh = make(chan struct{})
 	f.upd = newUpdater(f)
 	f.rel = newReleaseQueue()
 	return f, nil
+}
+
+// RefusedFor is how long the group has refused every barrier and
+// proposal of this loop as "leadership transfer in progress". A healthy
+// transfer holds that for at most an election timeout plus one RPC
+// timeout; far longer means the member is wedged (Handover says how) and
+// only a new raft.Raft clears it (Runner.Wedged).
+func (f *Firer) RefusedFor(now time.Time) time.Duration {
+	since := f.refusedSince.Load()
+	if since == 0 {
+		return 0
+	}
+	return now.Sub(time.UnixMilli(since))
 }
 
 // Term is the leader term the Firer fires in.
@@ -290,6 +312,7 @@ func (f *Firer) scanLoop(ctx context.Context) {
 		return
 	}
 	f.ready.Store(true)
+	close(f.readyCh)
 	f.TestSignals.Ready.Signal(struct{}{})
 
 	lastRetain := time.Time{}
@@ -304,8 +327,11 @@ func (f *Firer) scanLoop(ctx context.Context) {
 
 		if err := f.scanOnce(ctx); err != nil {
 			f.logScanError(err)
-		} else if f.scanFail.Recovered() {
-			f.log.Info("fire loop recovered")
+		} else {
+			f.refusedSince.Store(0)
+			if f.scanFail.Recovered() {
+				f.log.Info("fire loop recovered")
+			}
 		}
 		if now := f.cfg.Clock.Now(); now.Sub(lastRetain) >= DefaultRetainEvery {
 			f.retain(now)
@@ -316,7 +342,11 @@ func (f *Firer) scanLoop(ctx context.Context) {
 }
 
 func (f *Firer) logScanError(err error) {
-	if ok, n := f.scanFail.Allow(f.cfg.Clock.Now()); ok {
+	now := f.cfg.Clock.Now()
+	if errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+		f.refusedSince.CompareAndSwap(0, now.UnixMilli())
+	}
+	if ok, n := f.scanFail.Allow(now); ok {
 		f.log.Warn("fire loop step failed", "error", err, "suppressed", n)
 	}
 }
@@ -330,6 +360,7 @@ func (f *Firer) recover(ctx context.Context) bool {
 	for {
 		err := f.bar.Barrier(ProposeTimeout)
 		if err == nil {
+			f.refusedSince.Store(0)
 			break
 		}
 		f.logScanError(fmt.Errorf("barrier: %w", err))

@@ -45,6 +45,7 @@ type reconciler struct {
 	r     *raft.Raft
 	m     Membership
 	log   *slog.Logger
+	ho    Handover
 }
 
 func (c *reconciler) run(ctx context.Context) {
@@ -169,24 +170,52 @@ func (c *reconciler) remove(id string) error {
 }
 
 // handOff transfers leadership away before this member is removed: a
-// leader's replica is never removed while it leads.
+// leader's replica is never removed while it leads. It tries the preferred
+// leader, then the other voting replicas, caught-up ones first, each once
+// per term (Handover); when every one has been tried, the leader removes
+// itself, which makes raft step it down once the change commits: an
+// election instead of a hand-over, but never a member stuck leading a
+// group it should leave.
 func (c *reconciler) handOff(want fsm.ShardInfo, have map[string]raft.ServerSuffrage) error {
-	to := want.Leader
-	if to == "" || have[to] != raft.Voter {
-		for _, id := range want.Replicas {
-			if have[id] == raft.Voter && id != c.self {
-				to = id
-				break
-			}
+	targets := c.handOffTargets(want, have)
+	if len(targets) == 0 {
+		return nil // no voter to leave the group to
+	}
+	for _, to := range targets {
+		if !c.ho.Tried(c.r, raft.ServerID(to)) {
+			return c.transfer(to)
 		}
 	}
-	return c.transfer(to)
+	return c.remove(c.self)
+}
+
+// handOffTargets lists the voting replicas leadership may go to, the
+// preferred leader first, then the caught-up ones.
+func (c *reconciler) handOffTargets(want fsm.ShardInfo, have map[string]raft.ServerSuffrage) []string {
+	var ready, behind []string
+	for _, id := range want.Replicas {
+		if id == c.self || have[id] != raft.Voter {
+			continue
+		}
+		switch {
+		case id == want.Leader:
+			ready = append([]string{id}, ready...)
+		case c.caughtUp(id):
+			ready = append(ready, id)
+		default:
+			behind = append(behind, id)
+		}
+	}
+	return append(ready, behind...)
 }
 
 func (c *reconciler) preferLeader(want fsm.ShardInfo, have map[string]raft.ServerSuffrage) error {
 	to := want.Leader
 	if to == "" || to == c.self || have[to] != raft.Voter || !c.caughtUp(to) {
 		return nil
+	}
+	if c.ho.Tried(c.r, raft.ServerID(to)) {
+		return nil // it failed this term; balance waits for the next
 	}
 	return c.transfer(to)
 }
@@ -197,5 +226,5 @@ func (c *reconciler) transfer(to string) error {
 		return nil
 	}
 	c.log.Info("shard leadership transfer", "to", to)
-	return c.r.LeadershipTransferToServer(raft.ServerID(to), raft.ServerAddress(addr)).Error()
+	return c.ho.Transfer(c.r, raft.ServerID(to), raft.ServerAddress(addr))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/swarmsched/swarm/fsm"
 )
@@ -18,8 +19,9 @@ type Runner struct {
 	cfg FirerConfig
 	log *slog.Logger
 
-	mu    sync.Mutex
-	firer *Firer
+	mu      sync.Mutex
+	firer   *Firer
+	changed chan struct{} // closed and replaced when firer changes
 
 	restartCh chan struct{}
 
@@ -50,7 +52,7 @@ func NewRunner(store *fsm.Shard, g *Group, cfg FirerConfig) *Runner {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	return &Runner{Shard: store, Group: g, cfg: cfg, log: log.With("shard", store.ID()), restartCh: make(chan struct{}, 1)}
+	return &Runner{Shard: store, Group: g, cfg: cfg, log: log.With("shard", store.ID()), restartCh: make(chan struct{}, 1), changed: make(chan struct{})}
 }
 
 // Start follows leadership until Stop, and reconciles the group's
@@ -143,9 +145,18 @@ func (r *Runner) follow(ctx context.Context, leader bool) {
 	}
 	r.log.Info("shard leadership gained", "term", term)
 	f.Start(ctx)
+	r.setFirer(f)
+}
+
+// setFirer makes f (nil: none) the current Firer and wakes WaitReady.
+func (r *Runner) setFirer(f *Firer) *Firer {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.firer
 	r.firer = f
-	r.mu.Unlock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	return old
 }
 
 // noteLeadership counts a change of this member's leadership: gained,
@@ -160,11 +171,7 @@ func (r *Runner) noteLeadership(leader bool, term uint64) {
 }
 
 func (r *Runner) stopFirer() {
-	r.mu.Lock()
-	f := r.firer
-	r.firer = nil
-	r.mu.Unlock()
-	if f != nil {
+	if f := r.setFirer(nil); f != nil {
 		f.Stop()
 		r.log.Info("shard leadership lost", "term", f.Term())
 	}
@@ -177,6 +184,44 @@ func (r *Runner) Restart() {
 	select {
 	case r.restartCh <- struct{}{}:
 	default: // one is pending already
+	}
+}
+
+// WedgedAfter: a leader whose group has refused every barrier and
+// proposal as "leadership transfer in progress" for this long is wedged
+// (Firer.RefusedFor); a healthy transfer ends within about 12 s.
+const WedgedAfter = time.Minute
+
+// Wedged reports whether this member leads but its Raft group refuses
+// every write as a leadership transfer that never ends. The owner then
+// closes the replica and opens it again: the new raft.Raft starts clear,
+// and the old one's stuck transfer goroutines are left behind (they
+// cannot be stopped).
+func (r *Runner) Wedged(now time.Time) bool {
+	f := r.Firer()
+	return f != nil && r.Group.IsLeader() && f.RefusedFor(now) >= WedgedAfter
+}
+
+// WaitReady waits until this member is Ready and reports whether it is;
+// it gives up, reporting false, when the member stops leading or ctx ends.
+func (r *Runner) WaitReady(ctx context.Context) bool {
+	for {
+		r.mu.Lock()
+		f, changed := r.firer, r.changed
+		r.mu.Unlock()
+		var ready <-chan struct{} // nil: wait for a Firer
+		if f != nil {
+			ready = f.readyCh
+		} else if !r.Group.IsLeader() {
+			return false
+		}
+		select {
+		case <-ready:
+			return r.Group.IsLeader()
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 

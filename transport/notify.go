@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -30,6 +29,9 @@ const (
 	// DefaultNotifyBackoff is the first wait before a call is tried
 	// again; it doubles each time (4+8+16+32 s: about a minute of tries).
 	DefaultNotifyBackoff = 4 * time.Second
+
+	// maxNotifyBackoff bounds the wait between two calls.
+	maxNotifyBackoff = 5 * time.Minute
 
 	// DefaultNotifyMaxInFlight bounds the calls under way at once.
 	DefaultNotifyMaxInFlight = 16
@@ -248,7 +250,7 @@ func (n *Notifier) run(x *notification) {
 		n.wg.Done()
 	}()
 
-	backoff := n.cfg.Backoff
+	wait := backoff{next: n.cfg.Backoff, max: maxNotifyBackoff}
 	for try := 1; ; try++ {
 		retry, err := n.callOnce(x)
 		if err == nil {
@@ -264,14 +266,9 @@ func (n *Notifier) run(x *notification) {
 			n.log.Warn("alert not delivered", "event", x.event, "url", redactURL(x.url), "key", x.key, "tries", try, "error", err)
 			return
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-n.ctx.Done():
-			t.Stop()
+		if !wait.wait(n.ctx) {
 			return
 		}
-		backoff *= 2
 	}
 }
 
@@ -285,18 +282,11 @@ func (n *Notifier) callOnce(x *notification) (retry bool, err error) {
 	}
 	defer func() { <-n.slots }()
 
-	req, err := http.NewRequestWithContext(n.ctx, http.MethodPost, x.url, bytes.NewReader(x.body))
+	req, err := jsonRequest(n.ctx, http.MethodPost, x.url, x.body, n.cfg.UserAgent, x.key, x.headers)
 	if err != nil {
-		return false, fmt.Errorf("build request: %w", err)
+		return false, err
 	}
-	for k, v := range x.headers {
-		req.Header.Set(k, v)
-	}
-	// Set after the job's headers: these are the contract.
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", n.cfg.UserAgent)
-	req.Header.Set("Idempotency-Key", x.key)
-	req.Header.Set("X-Swarm-Event", x.event)
+	req.Header.Set("X-Swarm-Event", x.event) // after the job's headers: the contract
 
 	resp, err := n.client.Do(req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -316,17 +315,14 @@ func (p *HTTPPerformer) request(ctx context.Context, f *protocol.Fire) (*http.Re
 	if err != nil {
 		return nil, fmt.Errorf("encode fire: %w", err)
 	}
-	method := cmp.Or(f.Perform.Method, http.MethodPost)
-	req, err := http.NewRequestWithContext(ctx, method, f.Perform.URL, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
-	}
 	attempt := strconv.Itoa(f.Attempt)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", p.cfg.UserAgent)
+	req, err := jsonRequest(ctx, cmp.Or(f.Perform.Method, http.MethodPost), f.Perform.URL, body,
+		p.cfg.UserAgent, f.ExecID+"/"+attempt, nil)
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("X-Swarm-Execution-Id", f.ExecID)
 	req.Header.Set("X-Swarm-Attempt", attempt)
-	req.Header.Set("Idempotency-Key", f.ExecID+"/"+attempt)
 	return req, nil
 }
 
@@ -357,7 +353,7 @@ func callState(ctx context.Context, err error) (string, string) {
 // reportResult reports res until the leader records it, a bounded number
 // of times, or until Close.
 func (p *HTTPPerformer) reportResult(c *httpCall, res *protocol.Result) {
-	backoff := p.cfg.ResultRetryBackoff
+	wait := backoff{next: p.cfg.ResultRetryBackoff, max: maxResultRetryBackoff}
 	for try := 0; ; try++ {
 		err := p.reportOnce(c.report, res)
 		if err == nil {
@@ -367,14 +363,9 @@ func (p *HTTPPerformer) reportResult(c *httpCall, res *protocol.Result) {
 			p.log.Warn("http perform result not recorded", "exec_id", res.ExecID, "attempt", res.Attempt, "tries", try+1, "error", err)
 			return
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-p.ctx.Done():
-			t.Stop()
+		if !wait.wait(p.ctx) {
 			return
 		}
-		backoff = min(2*backoff, maxResultRetryBackoff)
 	}
 }
 

@@ -108,12 +108,11 @@ func (b *backend) readShard(n int) (*shard.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(leaderWait)
-	for !r.Ready() {
-		if time.Now().After(deadline) || !r.Group.IsLeader() {
-			return nil, api.Unavailable("shard %d %s (its new leader is catching up); retry", n, notLeaderHere)
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), leaderWait)
+	ready := r.WaitReady(ctx)
+	cancel()
+	if !ready {
+		return nil, api.Unavailable("shard %d %s (its new leader is catching up); retry", n, notLeaderHere)
 	}
 	if err := r.Group.Raft.VerifyLeader().Error(); err != nil {
 		return nil, proposeError(err)

@@ -304,8 +304,12 @@ func (s *Server) reconcileMeta(st *fsm.MetaState, up, gone map[string]bool) erro
 		gone := !known || srv.State == fsm.ServerLeft || srv.State == fsm.ServerDead
 		extraVoter := slices.Contains(voters, id) && !slices.Contains(want, id) && len(want) >= min(s.cfg.MetaVoters, len(voters))
 		switch {
-		case id == s.id.NodeID && (gone || extraVoter):
-			return s.metaGroup.Raft.LeadershipTransfer().Error()
+		case id == s.id.NodeID && (gone || extraVoter) && !s.metaHandover.Tried(s.metaGroup.Raft, ""):
+			// Hand leadership over once per term (shard.Handover says
+			// why); after that the leader removes or demotes itself below,
+			// which steps it down.
+			s.log.Info("meta leadership transfer")
+			return s.metaHandover.Transfer(s.metaGroup.Raft, "", "")
 		case gone:
 			s.log.Info("meta member removed", "server", id)
 			return s.metaGroup.Raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error()
@@ -345,6 +349,35 @@ func (s *Server) syncReplicas() error {
 		s.dropShard(n)
 	}
 	return first
+}
+
+// restartWedged closes and reopens every replica whose member leads but
+// whose Raft group refuses every write as a leadership transfer that never
+// ends (shard.Runner.Wedged): a new raft.Raft is the only way to clear it.
+// The member steps down as it closes, so another replica takes the shard
+// over meanwhile.
+func (s *Server) restartWedged() {
+	now := s.clock.Now()
+	for _, n := range s.localShards() {
+		r := s.runner(n)
+		if r == nil || !r.Wedged(now) {
+			continue
+		}
+		info, ok := s.meta.State().Shard(n)
+		if !ok {
+			continue
+		}
+		s.log.Error("shard replica wedged, restarting it", "shard", n)
+		s.mu.Lock()
+		delete(s.runners, n)
+		s.mu.Unlock()
+		if err := r.Close(); err != nil {
+			s.log.Warn("close shard replica", "shard", n, "error", err)
+		}
+		if err := s.openShard(info); err != nil {
+			s.log.Error("reopen shard replica", "shard", n, "error", err)
+		}
+	}
 }
 
 func (s *Server) localShards() []int {

@@ -40,8 +40,9 @@ type Server struct {
 	mux    *transport.Mux
 	host   *shard.Host
 
-	meta      *fsm.Meta
-	metaGroup *shard.Group
+	meta         *fsm.Meta
+	metaGroup    *shard.Group
+	metaHandover shard.Handover // the meta group's leadership transfers
 
 	mu      sync.RWMutex
 	runners map[int]*shard.Runner
@@ -236,6 +237,7 @@ func (s *Server) startLoops() {
 			case <-t.C:
 			}
 			s.syncReplicas() // logs what it cannot open; retried next time
+			s.restartWedged()
 		}
 	}()
 }
