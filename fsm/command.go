@@ -172,6 +172,13 @@ type ExecUpdate struct {
 	// target was lost).
 	NewAttempt bool `json:"new_attempt,omitempty"`
 
+	// Replaces, on an assign, is the target the leader read when it chose
+	// (or, on a refusal, the worker that refused): the assign applies only
+	// while that is still the target, so two choices made from one reading
+	// cannot both be committed. Nil (updates from older leaders) applies
+	// unconditionally.
+	Replaces *string `json:"replaces,omitempty"`
+
 	State      string `json:"state,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	ExitCode   *int   `json:"exit_code,omitempty"`

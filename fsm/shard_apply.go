@@ -431,7 +431,15 @@ func (a *applier) retry(rec *JobRecord, e *ExecRecord) bool {
 	return true
 }
 
+// assign records a target for the attempt (or clears it after a refusal),
+// or starts a new attempt.
 func (a *applier) assign(e *ExecRecord, u *ExecUpdate) bool {
+	if u.Replaces != nil && *u.Replaces != e.Target && !u.NewAttempt {
+		// Chosen from an older reading: another choice (or a refusal)
+		// was committed since. Applying it would hand one attempt to a
+		// second worker.
+		return false
+	}
 	switch {
 	case u.NewAttempt:
 		e.Attempt++

@@ -461,3 +461,36 @@ func TestDigestMatchesAcrossReplicasOfTheSameLog(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, da, db, "different state, different digest")
 }
+
+func TestAssignFromAnOlderReadingIsStale(t *testing.T) {
+	h := newHarness(t)
+	rec := h.create("g", "a", t0.Add(time.Second))
+	h.fire(rec, t0.Add(time.Second), t0.Add(2*time.Second), "w1")
+	id := fsm.ExecID{Shard: 3, JobID: 0xaa, ScheduledMS: t0.Add(time.Second).UnixMilli()}.String()
+	at := t0.Add(time.Second).UnixMilli()
+	ptr := func(s string) *string { return &s }
+
+	res := h.apply(&fsm.Command{Type: fsm.CmdUpdates, NowMS: t0.UnixMilli(), Updates: &fsm.ExecUpdates{Term: 1, Updates: []fsm.ExecUpdate{
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at, Replaces: ptr("w1")},                               // w1 refused
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at, Client: "w2", Replaces: ptr("")},                   // chosen again
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at, Client: "w3", Replaces: ptr("")},                   // and again, from the same reading
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at, Replaces: ptr("w1")},                               // w1's refusal, once more
+		{ID: id, Attempt: 1, Kind: fsm.UpdDispatched, AtMS: at + 5, Client: "w2"},                              // handed over to w2
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at + 6, Client: "w4", Replaces: ptr("")},               // a late choice
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at + 7, Replaces: ptr("w2")},                           // w2 refused
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at + 8, Client: "w3", Server: "s2", Replaces: ptr("")}, // chosen after it
+	}}})
+	require.Equal(t, []bool{true, true, false, false, true, false, true, true}, res.Applied)
+
+	e, err := h.s.Exec(id)
+	require.NoError(t, err)
+	require.Equal(t, api.ExecScheduled, e.State)
+	require.Equal(t, "w3", e.Target)
+
+	// An update from a leader that did not say what it replaced applies
+	// as it always did.
+	res = h.apply(&fsm.Command{Type: fsm.CmdUpdates, NowMS: t0.UnixMilli(), Updates: &fsm.ExecUpdates{Term: 1, Updates: []fsm.ExecUpdate{
+		{ID: id, Attempt: 1, Kind: fsm.UpdAssign, AtMS: at + 9, Client: "w5"},
+	}}})
+	require.Equal(t, []bool{true}, res.Applied)
+}

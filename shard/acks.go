@@ -18,8 +18,11 @@ func (f *Firer) OnAck(client string, a *protocol.Ack) {
 		// to another worker, or waits for one and is skipped (no_client)
 		// past the misfire threshold.
 		f.rel.refuse(a.ExecID, client)
-		f.upd.add(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli()}, func(bool, error) {
-			f.rel.push(a.ExecID, now.Add(noClientRetry).UnixMilli())
+		// The refusal clears the target only while it is still this worker.
+		f.upd.add(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), Replaces: &client}, func(applied bool, err error) {
+			if applied || err != nil {
+				f.rel.push(a.ExecID, now.Add(noClientRetry).UnixMilli())
+			}
 		})
 		return
 	}

@@ -386,6 +386,12 @@ func (f *Firer) reload() error {
 	}
 	now := f.cfg.Clock.Now().UnixMilli()
 	for _, e := range execs {
+		if f.rel.awaitingAck(e.ID) {
+			// Handed over by this leader and not acknowledged yet: the ack
+			// timeout sends it again (overdue). A reload after a failed
+			// proposal would otherwise send every such fire twice at once.
+			continue
+		}
 		switch e.State {
 		case api.ExecScheduled:
 			f.rel.push(e.ID, max(e.ScheduledAt.UnixMilli(), e.NotBeforeMS))

@@ -147,6 +147,15 @@ func (q *releaseQueue) markSent(id string, t Target, at time.Time) {
 	q.mu.Unlock()
 }
 
+// awaitingAck reports whether id was handed over in this term and its ack
+// has not come.
+func (q *releaseQueue) awaitingAck(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.sent[id]
+	return ok
+}
+
 // acked moves id from sent to running.
 func (q *releaseQueue) acked(id, client string) {
 	q.mu.Lock()
@@ -216,7 +225,9 @@ func (q *releaseQueue) unsent(id string) {
 func (q *releaseQueue) refuse(id, client string) map[string]bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	delete(q.sent, id)
+	if q.sent[id].target.Client == client {
+		delete(q.sent, id) // a late refusal from an earlier target leaves the current one watched
+	}
 	if q.refused[id] == nil {
 		q.refused[id] = map[string]bool{}
 	}
@@ -373,7 +384,10 @@ func (f *Firer) assign(e *fsm.ExecRecord, rec *fsm.JobRecord, now time.Time) {
 		return
 	}
 	t := targets[0]
-	u := fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server}
+	// Replaces: release and a failed hand-over may both choose from the
+	// same reading; only the first choice committed counts.
+	read := e.Target
+	u := fsm.ExecUpdate{ID: e.ID, Attempt: e.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), Client: t.Client, Server: t.Server, Replaces: &read}
 	f.upd.add(u, func(applied bool, err error) {
 		// Deliver only once the choice is committed: a new leader would
 		// otherwise send the fire to the old target as well. Either way
