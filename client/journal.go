@@ -26,7 +26,8 @@ var (
 	bucketRuns    = []byte("runs")    // runKey -> runRecord: runs that have not ended
 	bucketResults = []byte("results") // runKey -> protocol.Result: not yet confirmed
 	bucketMeta    = []byte("meta")    // "client_id" -> id
-	bucketDone    = []byte("done")    // runKey -> started_at: confirmed runs, the last doneKept
+	bucketDone    = []byte("done")    // started_at+runKey: confirmed runs, the last doneKept
+	bucketRefused = []byte("refused") // refused_at+runKey -> reason: final refusals, the last doneKept
 )
 
 // doneKept bounds the confirmed runs the journal remembers, so a worker
@@ -81,7 +82,7 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRuns, bucketResults, bucketMeta, bucketDone} {
+		for _, b := range [][]byte{bucketRuns, bucketResults, bucketMeta, bucketDone, bucketRefused} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -181,20 +182,31 @@ func (j *journal) confirm(k runKey, startedAt time.Time) error {
 		if err := tx.Bucket(bucketResults).Delete(k.bytes()); err != nil {
 			return err
 		}
-		done := tx.Bucket(bucketDone)
-		key := append(binary.BigEndian.AppendUint64(nil, uint64(startedAt.UnixNano())), k.bytes()...)
-		if done.Get(key) != nil {
-			return nil
-		}
-		if err := done.Put(key, nil); err != nil {
-			return err
-		}
-		return trimDone(tx.Bucket(bucketMeta), done)
+		return putBounded(tx, bucketDone, metaDoneCount, timedKey(startedAt, k), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("journal confirm: %w", err)
 	}
 	return nil
+}
+
+// refuse remembers a final refusal among the last doneKept, so a worker
+// that restarts gives a copy of the fire re-sent later the same answer:
+// the server may have sent the fire to another worker on the first.
+func (j *journal) refuse(k runKey, reason string, at time.Time) error {
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		return putBounded(tx, bucketRefused, metaRefusedCount, timedKey(at, k), []byte(reason))
+	})
+	if err != nil {
+		return fmt.Errorf("journal refusal: %w", err)
+	}
+	return nil
+}
+
+// timedKey orders a bucket of runs by time, then run, so the oldest go
+// first.
+func timedKey(at time.Time, k runKey) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())), k.bytes()...)
 }
 
 // load returns every journalled run and unconfirmed result.
@@ -228,30 +240,63 @@ func (j *journal) load() ([]runRecord, []protocol.Result, error) {
 	return runs, results, nil
 }
 
-var metaDoneCount = []byte("done_count")
+var (
+	metaDoneCount    = []byte("done_count")
+	metaRefusedCount = []byte("refused_count")
+)
 
-// trimDone counts a new done run and keeps the bucket to doneKept entries,
-// dropping the oldest.
-func trimDone(meta, done *bolt.Bucket) error {
+// putBounded adds key to a bucket of timed keys (unless there already)
+// and keeps the bucket to doneKept entries, dropping the oldest. The
+// count lives in the meta bucket under countKey.
+func putBounded(tx *bolt.Tx, bucket, countKey, key, value []byte) error {
+	b := tx.Bucket(bucket)
+	if b.Get(key) != nil {
+		return nil
+	}
+	if err := b.Put(key, value); err != nil {
+		return err
+	}
+	meta := tx.Bucket(bucketMeta)
 	n := 1
-	if v := meta.Get(metaDoneCount); len(v) == 8 {
+	if v := meta.Get(countKey); len(v) == 8 {
 		n += int(binary.BigEndian.Uint64(v))
 	}
-	c := done.Cursor()
+	c := b.Cursor()
 	for k, _ := c.First(); k != nil && n > doneKept; k, _ = c.First() {
 		if err := c.Delete(); err != nil {
 			return err
 		}
 		n--
 	}
-	return meta.Put(metaDoneCount, binary.BigEndian.AppendUint64(nil, uint64(n)))
+	return meta.Put(countKey, binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
 // doneRuns returns the confirmed runs the journal remembers.
 func (j *journal) doneRuns() (map[runKey]time.Time, error) {
 	out := map[runKey]time.Time{}
-	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDone).ForEach(func(k, _ []byte) error {
+	err := j.forEachTimed(bucketDone, func(k runKey, at time.Time, _ []byte) { out[k] = at })
+	if err != nil {
+		return nil, fmt.Errorf("journal done runs: %w", err)
+	}
+	return out, nil
+}
+
+// refusals returns the final refusals the journal remembers, with their
+// reasons.
+func (j *journal) refusals() (map[runKey]string, error) {
+	out := map[runKey]string{}
+	err := j.forEachTimed(bucketRefused, func(k runKey, _ time.Time, v []byte) { out[k] = string(v) })
+	if err != nil {
+		return nil, fmt.Errorf("journal refusals: %w", err)
+	}
+	return out, nil
+}
+
+// forEachTimed calls fn for every well-formed entry of a bucket of timed
+// keys, oldest first.
+func (j *journal) forEachTimed(bucket []byte, fn func(runKey, time.Time, []byte)) error {
+	return j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 			if len(k) < 8 {
 				return nil
 			}
@@ -260,12 +305,8 @@ func (j *journal) doneRuns() (map[runKey]time.Time, error) {
 			if !ok || err != nil {
 				return nil
 			}
-			out[runKey{exec, n}] = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC()
+			fn(runKey{exec, n}, time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC(), v)
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("journal done runs: %w", err)
-	}
-	return out, nil
 }

@@ -25,7 +25,14 @@ func (r *runner) recoverJournal() error {
 	if err != nil {
 		return err
 	}
+	refused, err := r.journal.refusals()
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
+	for k, reason := range refused {
+		r.refused.add(k, reason)
+	}
 	for _, res := range results {
 		k := runKey{res.ExecID, res.Attempt}
 		r.results[k] = res

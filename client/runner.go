@@ -150,7 +150,7 @@ func (r *runner) offer(f protocol.Fire, final bool) protocol.Ack {
 	if reason := r.refusalLocked(&f); reason != "" {
 		r.log.Info("fire refused", "exec_id", f.ExecID, "attempt", f.Attempt, "reason", reason)
 		if final {
-			r.refused.add(key, reason)
+			r.refuseLocked(key, reason)
 		}
 		ack.Reason = reason
 		return ack
@@ -159,13 +159,26 @@ func (r *runner) offer(f protocol.Fire, final bool) protocol.Ack {
 	if err != nil {
 		r.log.Error("fire not started", "exec_id", f.ExecID, "attempt", f.Attempt, "error", err)
 		if final {
-			r.refused.add(key, reasonUnavailable)
+			r.refuseLocked(key, reasonUnavailable)
 		}
 		ack.Reason = reasonUnavailable
 		return ack
 	}
 	ack.Accepted, ack.StartedAt, ack.PID = true, ru.startedAt, ru.pid
 	return ack
+}
+
+// refuseLocked makes a refusal final: remembered, and journalled before
+// the refusal is sent, so a restart does not forget it. A journal that
+// cannot be written leaves it remembered until the worker stops.
+func (r *runner) refuseLocked(k runKey, reason string) {
+	r.refused.add(k, reason)
+	if r.journal == nil {
+		return
+	}
+	if err := r.journal.refuse(k, reason, time.Now()); err != nil {
+		r.log.Error("refusal not journalled", "exec_id", k.execID, "attempt", k.attempt, "error", err)
+	}
 }
 
 // seenLocked finds a run by key among the running, unconfirmed and recent.
