@@ -11,9 +11,26 @@ import (
 // DefaultKeep is how many executions of a job the history keeps by default.
 const DefaultKeep = 100
 
-// commandFormat is the version byte that starts every encoded command. A
-// replica refuses entries of a newer format rather than misreading them.
-const commandFormat = 1
+// commandFormat is the newest version byte that starts an encoded
+// command. A replica refuses entries of a newer format rather than
+// misreading them.
+//
+// Format 2 marks `updates` entries: since it, an assign applies only over
+// the target it names (ExecUpdate.Replaces) and a dispatch only to the
+// current target. A server built before would apply such an entry
+// differently and its replica would silently diverge; it stops at format
+// 2 instead ("upgrade this server"). Every server of a cluster must run a
+// build that knows format 2 before the first such entry is written.
+const commandFormat = 2
+
+// formatOf is the format byte c is written with: the oldest that means
+// the same to every build that can read it.
+func formatOf(c *Command) byte {
+	if c.Type == CmdUpdates {
+		return 2
+	}
+	return 1
+}
 
 // CmdType names a shard command.
 type CmdType string
@@ -199,7 +216,7 @@ func Encode(c *Command) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", c.Type, err)
 	}
-	return append([]byte{commandFormat}, b...), nil
+	return append([]byte{formatOf(c)}, b...), nil
 }
 
 // Decode parses an entry Encode wrote.

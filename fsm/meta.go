@@ -14,6 +14,10 @@ import (
 	"github.com/swarmsched/swarm/scheduler"
 )
 
+// metaFormat is the version byte of meta commands and snapshots; a server
+// refuses a newer one rather than misread it.
+const metaFormat = 1
+
 // NumSlots is the number of hash slots job keys map to.
 const NumSlots = 16384
 
@@ -195,7 +199,7 @@ func EncodeMeta(c *MetaCommand) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", c.Type, err)
 	}
-	return append([]byte{commandFormat}, b...), nil
+	return append([]byte{metaFormat}, b...), nil
 }
 
 // Meta is the meta group's state machine. The state is small and kept in
@@ -247,7 +251,7 @@ func (m *Meta) Apply(l *raft.Log) interface{} {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	if len(l.Data) == 0 || l.Data[0] > commandFormat {
+	if len(l.Data) == 0 || l.Data[0] > metaFormat {
 		panic("swarm: meta: entry of an unknown format (upgrade this server to follow the log)")
 	}
 	var c MetaCommand
@@ -382,7 +386,7 @@ func (ms *metaSnapshot) Persist(sink raft.SnapshotSink) error {
 	b, err := json.Marshal(struct {
 		Format int        `json:"format"`
 		State  *MetaState `json:"state"`
-	}{commandFormat, ms.state})
+	}{metaFormat, ms.state})
 	if err != nil {
 		sink.Cancel()
 		return fmt.Errorf("persist meta snapshot: %w", err)
@@ -406,7 +410,7 @@ func (m *Meta) Restore(rc io.ReadCloser) error {
 	if err := json.NewDecoder(rc).Decode(&snap); err != nil {
 		return fmt.Errorf("restore meta: %w: %w", ErrCorrupt, err)
 	}
-	if snap.Format > commandFormat {
+	if snap.Format > metaFormat {
 		return fmt.Errorf("restore meta: format %d: %w", snap.Format, ErrNewerFormat)
 	}
 	if snap.State == nil {
