@@ -19,7 +19,7 @@ func (f *Firer) OnAck(client string, a *protocol.Ack) {
 		// past the misfire threshold.
 		f.rel.refuse(a.ExecID, client)
 		// The refusal clears the target only while it is still this worker.
-		f.upd.add(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), Replaces: &client}, func(applied bool, err error) {
+		f.upd.post(fsm.ExecUpdate{ID: a.ExecID, Attempt: a.Attempt, Kind: fsm.UpdAssign, AtMS: now.UnixMilli(), Replaces: &client}, func(applied bool, err error) {
 			if applied || err != nil {
 				f.rel.push(a.ExecID, now.Add(noClientRetry).UnixMilli())
 			}
@@ -31,7 +31,7 @@ func (f *Firer) OnAck(client string, a *protocol.Ack) {
 	if !a.StartedAt.IsZero() {
 		u.StartedMS = a.StartedAt.UnixMilli()
 	}
-	f.upd.add(u, nil)
+	f.upd.post(u, nil)
 }
 
 // OnResult records the end of a run; done runs once the result is
@@ -54,7 +54,7 @@ func (f *Firer) OnResult(client string, r *protocol.Result, done func(error)) {
 	if !r.StartedAt.IsZero() {
 		u.StartedMS = r.StartedAt.UnixMilli()
 	}
-	f.upd.add(u, func(_ bool, err error) {
+	f.upd.post(u, func(_ bool, err error) {
 		if done != nil {
 			done(err)
 		}

@@ -191,6 +191,23 @@ type proposer interface {
 	Propose(c *fsm.Command) (*fsm.Result, error)
 }
 
+// asyncProposer starts a proposal and returns a wait for its outcome, so
+// a caller can have several under way. Proposals enter the log in the
+// order they were started.
+type asyncProposer interface {
+	ProposeAsync(c *fsm.Command) func() (*fsm.Result, error)
+}
+
+// proposeAsync starts c on g, or, when g can only propose and wait,
+// commits it now and returns its outcome.
+func proposeAsync(g proposer, c *fsm.Command) func() (*fsm.Result, error) {
+	if a, ok := g.(asyncProposer); ok {
+		return a.ProposeAsync(c)
+	}
+	res, err := g.Propose(c)
+	return func() (*fsm.Result, error) { return res, err }
+}
+
 // barrier waits until every committed entry is applied; VerifyLeader
 // confirms with a quorum that this member still leads.
 type barrier interface {
@@ -223,6 +240,7 @@ type Firer struct {
 	refusedSince atomic.Int64
 
 	fired    meter
+	since    time.Time // when this term's loop was made: its meter fills from here
 	verified time.Time // last leadership check, owned by releaseLoop
 
 	// ready is set once this term's leader has applied every entry
@@ -255,6 +273,8 @@ func NewFirer(cfg FirerConfig, store *fsm.Shard, group proposer, bar barrier, te
 		term:  term,
 		log:   cfg.Logger.With("shard", cfg.Shard, "term", term),
 	}
+	f.since = cfg.Clock.Now()
+	f.fired.start(f.since)
 	f.scanFail.Interval = 30 * time.Second
 	f.readyCh = make(chan struct{})
 	f.upd = newUpdater(f)
@@ -283,10 +303,14 @@ func (f *Firer) Term() uint64 { return f.term }
 // fires committed but not acknowledged, then scans.
 func (f *Firer) Start(ctx context.Context) {
 	ctx, f.cancel = context.WithCancel(ctx)
-	f.wg.Add(3)
+	f.wg.Add(4)
 	go func() {
 		defer f.wg.Done()
 		f.upd.run(ctx)
+	}()
+	go func() {
+		defer f.wg.Done()
+		f.upd.settle()
 	}()
 	go func() {
 		defer f.wg.Done()
@@ -494,8 +518,14 @@ func (f *Firer) Enqueue(ids ...string) {
 	}
 }
 
-// FiresPerSecond is the rate of fires this loop handed out recently.
+// FiresPerSecond is the rate of fires this loop handed out over the last
+// minute.
 func (f *Firer) FiresPerSecond() float64 { return f.fired.rate(f.cfg.Clock.Now()) }
+
+// Warming reports whether this loop has led for less than the meter's
+// window, so FiresPerSecond undercounts the shard's load: leader balancing
+// waits rather than mistake a leader it just moved for an idle shard.
+func (f *Firer) Warming() bool { return f.cfg.Clock.Now().Sub(f.since) < meterWindow }
 
 // Pending is the number of executions queued for release.
 func (f *Firer) Pending() int { return f.rel.len() }

@@ -267,21 +267,30 @@ const ProposeTimeout = 10 * time.Second
 // Propose commits a shard command and returns its result. It fails with
 // raft.ErrNotLeader (wrapped) on a member that does not lead.
 func (g *Group) Propose(c *fsm.Command) (*fsm.Result, error) {
+	return g.ProposeAsync(c)()
+}
+
+// ProposeAsync starts a proposal of c and returns a wait for its
+// outcome. Proposals started one after another enter the log in that
+// order; several under way are written and applied together.
+func (g *Group) ProposeAsync(c *fsm.Command) func() (*fsm.Result, error) {
 	data, err := fsm.Encode(c)
 	if err != nil {
-		return nil, err
+		return func() (*fsm.Result, error) { return nil, err }
 	}
 	start := time.Now()
 	f := g.Raft.Apply(data, ProposeTimeout)
-	if err := f.Error(); err != nil {
-		return nil, fmt.Errorf("propose %s: %w", c.Type, err)
+	return func() (*fsm.Result, error) {
+		if err := f.Error(); err != nil {
+			return nil, fmt.Errorf("propose %s: %w", c.Type, err)
+		}
+		g.observe(start)
+		res, _ := f.Response().(*fsm.Result)
+		if res == nil {
+			res = &fsm.Result{}
+		}
+		return res, nil
 	}
-	g.observe(start)
-	res, _ := f.Response().(*fsm.Result)
-	if res == nil {
-		res = &fsm.Result{}
-	}
-	return res, nil
 }
 
 // ProposeMeta commits a meta command; an *api.Error result is returned as

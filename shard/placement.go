@@ -21,6 +21,12 @@ type ShardView struct {
 	// FiresPerSecond is the shard's recent fire rate, which leader
 	// balancing spreads.
 	FiresPerSecond float64
+
+	// Warming: the shard fires, and its leader took over too recently to
+	// know at what rate. Leader balancing then counts leaderships only,
+	// so rates move leaderships at most about once per rate window, not
+	// after every reading of a load that a move just disturbed.
+	Warming bool
 }
 
 // PlanInput is everything placement decides from. Plan does not read the
@@ -252,19 +258,27 @@ func (p *planner) rebalance() (fsm.ShardInfo, bool) {
 	return fsm.ShardInfo{}, false
 }
 
+// leaderBalanceMargin is how much of a server's mean load a leader move
+// must gain. A move costs a hand-over: the new leader re-sends every fire
+// not yet acknowledged (duplicates the workers drop) and fires wait while
+// it takes over. Without a margin, loads that differ by noise, or shards
+// of equal weight on an uneven count of servers, move leaders back and
+// forth for ever.
+const leaderBalanceMargin = 0.1
+
 // balanceLeaders moves one shard's preferred leader from the server with
 // the highest fire load to the one with the lowest, when no move is in
-// flight and the gap exceeds one shard's worth.
+// flight and the move narrows the gap by more than leaderBalanceMargin.
+// While any firing shard's rate is not known yet (ShardView.Warming), it
+// spreads leaderships by count alone: a new cluster spreads at once, and
+// after a move the rates settle for a minute before they move anything.
 func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 	for _, sh := range p.in.State.Shards {
 		if len(sh.Replicas) != p.target {
 			return fsm.ShardInfo{}, false
 		}
 	}
-	load := map[string]float64{}
-	for _, id := range p.eligible {
-		load[id] = 0
-	}
+	byRate := true
 	for _, sh := range p.in.State.Shards {
 		v, ok := p.in.Shards[sh.ID]
 		if !ok || v.Leader == "" {
@@ -273,13 +287,31 @@ func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 		if sh.Leader != "" && sh.Leader != v.Leader {
 			return fsm.ShardInfo{}, false // a transfer is under way
 		}
+		byRate = byRate && !v.Warming
+	}
+	weight := func(v ShardView) float64 {
+		if byRate {
+			return 1 + v.FiresPerSecond
+		}
+		return 1
+	}
+	load := map[string]float64{}
+	for _, id := range p.eligible {
+		load[id] = 0
+	}
+	for _, sh := range p.in.State.Shards {
+		v := p.in.Shards[sh.ID]
 		if _, ok := load[v.Leader]; ok {
-			load[v.Leader] += 1 + v.FiresPerSecond
+			load[v.Leader] += weight(v)
 		}
 	}
 
+	total := 0.0
+	for _, l := range load {
+		total += l
+	}
 	var best fsm.ShardInfo
-	bestGain := 0.0
+	bestGain := leaderBalanceMargin * total / float64(max(len(load), 1))
 	for _, sh := range p.in.State.Shards {
 		v := p.in.Shards[sh.ID]
 		from := v.Leader
@@ -290,7 +322,7 @@ func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 			if to == from || !p.isEligible(to) || !slices.Contains(v.Voters, to) {
 				continue
 			}
-			w := 1 + v.FiresPerSecond
+			w := weight(v)
 			// Move only if it narrows the gap between the two servers.
 			if gain := load[from] - load[to] - w; gain > bestGain+1e-9 {
 				best, bestGain = sh, gain
@@ -298,10 +330,7 @@ func (p *planner) balanceLeaders() (fsm.ShardInfo, bool) {
 			}
 		}
 	}
-	if bestGain <= 0 {
-		return fsm.ShardInfo{}, false
-	}
-	return best, true
+	return best, best.Leader != ""
 }
 
 // MetaVoters returns the servers that should vote in the meta group: the n

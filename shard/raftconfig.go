@@ -62,6 +62,10 @@ func raftConfig(nodeID string, t Timers, shardGroup bool) *raft.Config {
 		// keep enough log that a follower back within minutes catches up
 		// without a full snapshot.
 		c.MaxAppendEntries = 256
+		// Proposals queue without waiting for the leader loop, which is
+		// busy writing the previous ones: the fire loop keeps several
+		// batches under way and Raft writes them together.
+		c.BatchApplyCh = true
 		c.SnapshotThreshold = 16384
 		c.TrailingLogs = 32768
 		// The FSM keeps its applied index in its own store; do not rewrite

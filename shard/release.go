@@ -147,6 +147,23 @@ func (q *releaseQueue) markSent(id string, t Target, at time.Time) {
 	q.mu.Unlock()
 }
 
+// runningOn names the worker that acknowledged id in this term, or "".
+func (q *releaseQueue) runningOn(id string) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.running[id]
+}
+
+// reachedAt restarts id's ack timeout when its hand-over to t ended, if
+// it still awaits t's ack.
+func (q *releaseQueue) reachedAt(id string, t Target, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if s, ok := q.sent[id]; ok && s.target == t && at.After(s.at) {
+		q.sent[id] = sentFire{at: at, target: t}
+	}
+}
+
 // awaitingAck reports whether id was handed over in this term and its ack
 // has not come.
 func (q *releaseQueue) awaitingAck(id string) bool {
@@ -277,7 +294,10 @@ func (f *Firer) releaseLoop(ctx context.Context) {
 			ids = nil
 		}
 		for _, id := range ids {
-			f.release(ctx, id, now)
+			// Each at its own instant: a herd's thousands take a while, and
+			// the ack timeout and lateness of the last ones count from when
+			// they went out, not from when the first did.
+			f.release(ctx, id, f.cfg.Clock.Now())
 		}
 		for _, id := range f.rel.overdue(now, f.cfg.AckTimeout) {
 			f.rel.push(id, now.UnixMilli())
@@ -330,6 +350,12 @@ func (f *Firer) release(ctx context.Context, id string, now time.Time) {
 	}
 	if e.State == api.ExecRunning {
 		f.rel.watch(id, e.Client)
+		return
+	}
+	if e.State == api.ExecDispatched && f.rel.runningOn(id) == e.Target {
+		// Its worker acknowledged it in this term and the running update
+		// is not committed yet (or failed, and a reload queued it): the
+		// worker has it, so it is not sent again.
 		return
 	}
 	if e.NotBeforeMS > now.UnixMilli() {
@@ -477,6 +503,9 @@ func (f *Firer) delivered(e *fsm.ExecRecord, rec *fsm.JobRecord, t Target, now t
 		return
 	}
 	f.rel.handedOver(e.ID, true)
+	// The ack timeout counts from here: a hand-over queued behind a herd
+	// is not a worker that failed to answer.
+	f.rel.reachedAt(e.ID, t, f.cfg.Clock.Now())
 	f.fired.add(now, 1)
 	f.log.Debug("fire released", "exec_id", e.ID, "attempt", e.Attempt, "client", t.Client)
 	f.TestSignals.Released.Signal(e.ID)

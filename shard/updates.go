@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/swarmsched/swarm/api"
@@ -12,20 +13,47 @@ import (
 
 // updater batches execution updates (dispatches, acks, results,
 // assignments) into few Raft entries: it flushes when DefaultUpdateBatch
-// updates wait or DefaultUpdateFlush after the first.
+// updates wait or DefaultUpdateFlush after the first. Up to
+// updatesInFlight batches are proposed at once, so Raft writes and applies
+// several in one disk write while the next one fills; their outcomes are
+// handled in the order they were proposed, which is the log's order.
 type updater struct {
-	f       *Firer
-	ch      chan pendingUpdate
-	stopped chan struct{} // closed when run returns
+	f        *Firer
+	ch       chan pendingUpdate
+	inflight chan proposedBatch // proposed, outcome not handled yet
+	stopped  chan struct{}      // closed when run returns
+
+	// Workers' answers (post) queue here without waiting for room.
+	mu     sync.Mutex
+	posted []pendingUpdate
+	ended  bool          // run returned: post answers errTermEnded
+	kick   chan struct{} // posted has items
 }
+
+// updatesInFlight bounds the update batches proposed and not yet
+// committed. One at a time left a shard's leader waiting a full commit
+// (write, replicate, apply, on three replicas) per batch: a herd's
+// updates queued behind it and held its release loop up.
+const updatesInFlight = 4
 
 type pendingUpdate struct {
 	u    fsm.ExecUpdate
 	done func(applied bool, err error)
 }
 
+type proposedBatch struct {
+	batch []pendingUpdate
+	wait  func() (*fsm.Result, error)
+}
+
 func newUpdater(f *Firer) *updater {
-	return &updater{f: f, ch: make(chan pendingUpdate, 4*DefaultUpdateBatch), stopped: make(chan struct{})}
+	return &updater{
+		f:        f,
+		ch:       make(chan pendingUpdate, 4*DefaultUpdateBatch),
+		inflight: make(chan proposedBatch, updatesInFlight-1),
+		stopped:  make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+	}
 }
 
 // add queues an update; done (optional) runs after it is committed or
@@ -41,11 +69,52 @@ func (u *updater) add(up fsm.ExecUpdate, done func(applied bool, err error)) {
 	}
 }
 
+// post queues a worker's answer (an ack, a refusal, a result) without
+// waiting. The goroutine reading a worker's answers must not stop while
+// the queue is full of the release loop's updates: an ack held up past
+// the ack timeout makes the leader send its fire again. Answers are
+// bounded by the fires under way, at most one ack and one result each.
+func (u *updater) post(up fsm.ExecUpdate, done func(applied bool, err error)) {
+	u.mu.Lock()
+	if u.ended {
+		u.mu.Unlock()
+		if done != nil {
+			done(false, errTermEnded)
+		}
+		return
+	}
+	u.posted = append(u.posted, pendingUpdate{u: up, done: done})
+	u.mu.Unlock()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// takePosted moves posted answers into batch, up to a full batch.
+func (u *updater) takePosted(batch []pendingUpdate) []pendingUpdate {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := min(len(u.posted), DefaultUpdateBatch-len(batch))
+	batch = append(batch, u.posted[:n]...)
+	u.posted = append(u.posted[:0], u.posted[n:]...)
+	if len(u.posted) > 0 {
+		select {
+		case u.kick <- struct{}{}:
+		default:
+		}
+	}
+	return batch
+}
+
 // errTermEnded answers updates that arrive after the leader's term ended.
 var errTermEnded = errors.New("leader term ended")
 
+// run collects batches and proposes them; it closes inflight when it
+// returns, so settle ends after handling what was proposed.
 func (u *updater) run(ctx context.Context) {
 	defer close(u.stopped)
+	defer close(u.inflight)
 	for {
 		var batch []pendingUpdate
 		select {
@@ -54,6 +123,11 @@ func (u *updater) run(ctx context.Context) {
 			return
 		case p := <-u.ch:
 			batch = append(batch, p)
+		case <-u.kick:
+			batch = u.takePosted(batch)
+			if len(batch) == 0 {
+				continue
+			}
 		}
 
 		deadline := time.NewTimer(DefaultUpdateFlush)
@@ -62,6 +136,8 @@ func (u *updater) run(ctx context.Context) {
 			select {
 			case p := <-u.ch:
 				batch = append(batch, p)
+			case <-u.kick:
+				batch = u.takePosted(batch)
 			case <-deadline.C:
 				break fill
 			case <-ctx.Done():
@@ -69,12 +145,31 @@ func (u *updater) run(ctx context.Context) {
 			}
 		}
 		deadline.Stop()
-		u.flush(batch)
+		// Waits while updatesInFlight batches are under way.
+		u.inflight <- u.propose(batch)
+	}
+}
+
+// settle handles the outcome of each proposed batch, in proposal order.
+func (u *updater) settle() {
+	for p := range u.inflight {
+		res, err := p.wait()
+		u.finish(p.batch, res, err)
 	}
 }
 
 // failPending answers everything still queued when the term ends.
 func (u *updater) failPending(err error) {
+	u.mu.Lock()
+	u.ended = true
+	posted := u.posted
+	u.posted = nil
+	u.mu.Unlock()
+	for _, p := range posted {
+		if p.done != nil {
+			p.done(false, err)
+		}
+	}
 	for {
 		select {
 		case p := <-u.ch:
@@ -87,7 +182,7 @@ func (u *updater) failPending(err error) {
 	}
 }
 
-func (u *updater) flush(batch []pendingUpdate) {
+func (u *updater) propose(batch []pendingUpdate) proposedBatch {
 	f := u.f
 	cmd := &fsm.Command{
 		Type:    fsm.CmdUpdates,
@@ -100,7 +195,11 @@ func (u *updater) flush(batch []pendingUpdate) {
 	}
 
 	f.cfg.Metrics.UpdateBatch(len(batch))
-	res, err := f.group.Propose(cmd)
+	return proposedBatch{batch: batch, wait: proposeAsync(f.group, cmd)}
+}
+
+func (u *updater) finish(batch []pendingUpdate, res *fsm.Result, err error) {
+	f := u.f
 	if err != nil {
 		err = fmt.Errorf("commit updates: %w", err)
 		f.logScanError(err)

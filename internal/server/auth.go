@@ -121,13 +121,14 @@ func (s *Server) authorize(r *http.Request) error {
 // allowed applies the roles to a request.
 func allowed(t *fsm.Token, method, path string) error {
 	read := method == http.MethodGet || method == http.MethodHead || path == "/v1/triggers:preview"
-	admin := strings.HasPrefix(path, "/v1/tokens") || strings.HasPrefix(path, "/v1/server/") || strings.HasPrefix(path, "/v1/snapshot")
+	admin := strings.HasPrefix(path, "/v1/tokens") || strings.HasPrefix(path, "/v1/server/") || strings.HasPrefix(path, "/v1/snapshot") ||
+		strings.HasPrefix(path, "/debug/")
 	switch t.Role {
 	case api.RoleAdmin:
 		return nil
 	case api.RoleOperator:
 		if admin {
-			return forbidden("an operator token may not manage tokens, servers or snapshots")
+			return forbidden("an operator token may not manage tokens, servers or snapshots, or profile a server")
 		}
 		return nil
 	case api.RoleReader:

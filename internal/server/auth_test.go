@@ -103,6 +103,9 @@ func TestRolesAreAllowedAndRefusedWhereTheyShould(t *testing.T) {
 		{"client may not create jobs", "POST", "/v1/jobs", worker, strings.Replace(job, "%s", "c", 1), http.StatusForbidden},
 		{"admin lists tokens", "GET", "/v1/tokens", admin, "", http.StatusOK},
 		{"admin writes jobs", "POST", "/v1/jobs", admin, strings.Replace(job, "%s", "a", 1), http.StatusCreated},
+		{"reader may not profile", "GET", "/debug/pprof/goroutine", reader, "", http.StatusForbidden},
+		{"operator may not profile", "GET", "/debug/pprof/goroutine", operator, "", http.StatusForbidden},
+		{"admin profiles", "GET", "/debug/pprof/goroutine", admin, "", http.StatusOK},
 		{"internal endpoint without signature", "POST", "/v1/internal/report", admin, `{}`, http.StatusForbidden},
 	}
 	for _, tc := range cases {

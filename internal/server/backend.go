@@ -104,14 +104,14 @@ func (b *backend) readLeader(key string) (*shard.Runner, error) {
 }
 
 func (b *backend) readShard(n int) (*shard.Runner, error) {
+	// One budget for finding the leader and for its catching up.
+	ctx, cancel := context.WithTimeout(context.Background(), leaderWait)
+	defer cancel()
 	r, err := b.leader(n)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), leaderWait)
-	ready := r.WaitReady(ctx)
-	cancel()
-	if !ready {
+	if !r.WaitReady(ctx) {
 		return nil, api.Unavailable("shard %d %s (its new leader is catching up); retry", n, notLeaderHere)
 	}
 	if err := r.Group.Raft.VerifyLeader().Error(); err != nil {

@@ -116,8 +116,9 @@ func (s *Server) buildReport(now time.Time) *report {
 		if rn.Group.IsLeader() {
 			rep.Leader = true
 			rep.Voters, rep.Nonvoters = configOf(rn.Group.Raft)
+			rep.Warming = true // until its fire loop runs, its rate is unknown
 			if f := rn.Firer(); f != nil {
-				rep.Fires = f.FiresPerSecond()
+				rep.Fires, rep.Warming = f.FiresPerSecond(), f.Warming()
 			}
 		}
 		r.Shards = append(r.Shards, rep)

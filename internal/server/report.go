@@ -42,6 +42,11 @@ type shardRept struct {
 	Nonvoters []string `json:"nonvoters,omitempty"` // leader only
 	Jobs      int64    `json:"jobs"`
 	Fires     float64  `json:"fires_per_second"`
+
+	// Warming: the leader has led for less than its rate's window, so
+	// Fires undercounts (leader only). Absent from older servers, which
+	// leader balancing then trusts as before.
+	Warming bool `json:"warming,omitempty"`
 }
 
 // reportReply is the meta leader's answer: the cluster view.

@@ -62,21 +62,25 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		server := rt.targetOf(r)
 		if server != "" && server != rt.s.id.NodeID {
 			rt.forward(w, r, server)
 			return
 		}
-		if !retriable(r) || attempt == 3 {
+		if !retriable(r) {
 			rt.next.ServeHTTP(w, r)
 			return
 		}
 		// Answer here, but if leadership moved since the choice, route
-		// again: nothing was proposed.
+		// again: nothing was proposed. Retries stop after leaderWait, so
+		// a shard whose leadership keeps failing (its disk is full) gets
+		// a "retry" answer in seconds, not a request held past the
+		// caller's timeout.
 		rec := newBufferedResponse()
 		rt.next.ServeHTTP(rec, r)
-		if !rec.notLeader() {
+		if !rec.notLeader() || attempt == 3 || time.Since(start) >= leaderWait {
 			rec.flushTo(w)
 			return
 		}

@@ -2,8 +2,8 @@ package server
 
 import (
 	"errors"
-
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -52,6 +52,7 @@ func (s *Server) serve() error {
 	s.api.SetMetrics(s.metrics)
 	s.api.Handle("GET /v1/connect", s.hub)
 	s.api.Handle("GET /metrics", s.metrics.Handler())
+	debugRoutes(s.api)
 	s.api.Handle("GET /ui/", ui.Handler())
 	s.api.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	s.internalRoutes(s.api)
@@ -117,4 +118,14 @@ func (s *Server) ready() error {
 		return errors.New("starting")
 	}
 	return nil
+}
+
+// debugRoutes serves Go's profiles (admin only with auth on), to see where
+// a server's time goes under a load that cannot be reproduced in a test.
+func debugRoutes(a *transport.API) {
+	a.Handle("GET /debug/pprof/", http.HandlerFunc(pprof.Index))
+	a.Handle("GET /debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	a.Handle("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	a.Handle("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	a.Handle("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }

@@ -22,10 +22,23 @@ type view struct {
 	seen    map[string]time.Time
 	dir     map[string]dirEntry // client list per server
 
+	// settled is each shard's fire rate as last reported by a leader
+	// whose window was full: a leader that just took over reports less
+	// than the shard's load until its own window fills.
+	settled map[int]settledRate
+
 	// Learned by every server from replies.
 	reply     reportReply
 	replyAt   time.Time
 	directory map[string]dirEntry
+}
+
+// settledRate is a shard's fire rate measured over a full window, and
+// the term of the leader that measured it: a deposed leader's late report
+// does not overwrite its successor's.
+type settledRate struct {
+	term  uint64
+	fires float64
 }
 
 func newView() *view {
@@ -33,6 +46,7 @@ func newView() *view {
 		reports:   map[string]*report{},
 		seen:      map[string]time.Time{},
 		dir:       map[string]dirEntry{},
+		settled:   map[int]settledRate{},
 		directory: map[string]dirEntry{},
 	}
 }
@@ -45,6 +59,11 @@ func (v *view) accept(r *report, metaLeader string, now time.Time) reportReply {
 	r.Clients = nil
 	v.reports[r.Server] = r
 	v.seen[r.Server] = now
+	for _, sh := range r.Shards {
+		if sh.Leader && !sh.Warming && sh.Term >= v.settled[sh.ID].term {
+			v.settled[sh.ID] = settledRate{term: sh.Term, fires: sh.Fires}
+		}
+	}
 	if clients != nil || r.ClientsVersion == 0 {
 		v.dir[r.Server] = dirEntry{Version: r.ClientsVersion, Clients: clients}
 	}
@@ -108,7 +127,12 @@ func (v *view) shardViews() map[int]shard.ShardView {
 				continue
 			}
 			terms[sh.ID] = sh.Term
-			out[sh.ID] = shard.ShardView{Leader: id, Voters: sh.Voters, Nonvoters: sh.Nonvoters, FiresPerSecond: sh.Fires}
+			fires := sh.Fires
+			if settled, ok := v.settled[sh.ID]; ok && sh.Warming {
+				fires = settled.fires
+			}
+			out[sh.ID] = shard.ShardView{Leader: id, Voters: sh.Voters, Nonvoters: sh.Nonvoters, FiresPerSecond: fires,
+				Warming: sh.Warming && fires > 0}
 		}
 	}
 	return out
