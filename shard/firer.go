@@ -523,8 +523,9 @@ func (f *Firer) Enqueue(ids ...string) {
 func (f *Firer) FiresPerSecond() float64 { return f.fired.rate(f.cfg.Clock.Now()) }
 
 // Warming reports whether this loop has led for less than the meter's
-// window, so FiresPerSecond undercounts the shard's load: leader balancing
-// waits rather than mistake a leader it just moved for an idle shard.
+// window, so FiresPerSecond has not seen a full minute of the shard's
+// load: leader balancing then uses the previous leader's rate and spreads
+// by count, rather than mistake a leader it just moved for an idle shard.
 func (f *Firer) Warming() bool { return f.cfg.Clock.Now().Sub(f.since) < meterWindow }
 
 // Pending is the number of executions queued for release.

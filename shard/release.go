@@ -352,7 +352,7 @@ func (f *Firer) release(ctx context.Context, id string, now time.Time) {
 		f.rel.watch(id, e.Client)
 		return
 	}
-	if e.State == api.ExecDispatched && f.rel.runningOn(id) == e.Target {
+	if c := f.rel.runningOn(id); c != "" && e.State == api.ExecDispatched && c == e.Target {
 		// Its worker acknowledged it in this term and the running update
 		// is not committed yet (or failed, and a reload queued it): the
 		// worker has it, so it is not sent again.
