@@ -240,7 +240,6 @@ type Firer struct {
 	refusedSince atomic.Int64
 
 	fired    meter
-	since    time.Time // when this term's loop was made: its meter fills from here
 	verified time.Time // last leadership check, owned by releaseLoop
 
 	// ready is set once this term's leader has applied every entry
@@ -273,8 +272,7 @@ func NewFirer(cfg FirerConfig, store *fsm.Shard, group proposer, bar barrier, te
 		term:  term,
 		log:   cfg.Logger.With("shard", cfg.Shard, "term", term),
 	}
-	f.since = cfg.Clock.Now()
-	f.fired.start(f.since)
+	f.fired.start(cfg.Clock.Now())
 	f.scanFail.Interval = 30 * time.Second
 	f.readyCh = make(chan struct{})
 	f.upd = newUpdater(f)
@@ -526,7 +524,7 @@ func (f *Firer) FiresPerSecond() float64 { return f.fired.rate(f.cfg.Clock.Now()
 // window, so FiresPerSecond has not seen a full minute of the shard's
 // load: leader balancing then uses the previous leader's rate and spreads
 // by count, rather than mistake a leader it just moved for an idle shard.
-func (f *Firer) Warming() bool { return f.cfg.Clock.Now().Sub(f.since) < meterWindow }
+func (f *Firer) Warming() bool { return !f.fired.full(f.cfg.Clock.Now()) }
 
 // Pending is the number of executions queued for release.
 func (f *Firer) Pending() int { return f.rel.len() }

@@ -39,6 +39,14 @@ func (m *meter) add(now time.Time, n int64) {
 	m.mu.Unlock()
 }
 
+// full reports whether the window holds only complete seconds counted
+// since start.
+func (m *meter) full(now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return now.Unix()-m.from-1 >= int64(len(m.buckets)-1)
+}
+
 // rate is the mean per second over the window's complete seconds (those
 // since start, until the window fills).
 func (m *meter) rate(now time.Time) float64 {

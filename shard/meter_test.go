@@ -26,3 +26,13 @@ func TestMeterReadsTheRateSinceItBegan(t *testing.T) {
 	}
 	require.InDelta(t, 100, herd.rate(t0.Add(2*time.Minute+30*time.Second)), 1e-9, "6000 a minute")
 }
+
+// A meter is full once a whole window of complete seconds has passed
+// since it began, and not before.
+func TestMeterIsFullAfterAWindow(t *testing.T) {
+	t0 := time.Unix(1_000_000, 500e6)
+	var m meter
+	m.start(t0)
+	require.False(t, m.full(t0.Add(meterWindow-time.Second)))
+	require.True(t, m.full(t0.Add(meterWindow+time.Second)))
+}
